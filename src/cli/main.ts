@@ -1,1 +1,40 @@
-const x: number = 1; console.log("hello", x, process.version);
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { PhsyncError, errorMessage } from '../errors.ts';
+import { EXIT } from './exit-codes.ts';
+import { fixtureCommand, fixtureOptions } from './fixture-command.ts';
+import { signinCommand, signinOptions } from './signin-command.ts';
+import { statusCommand, statusOptions } from './status-command.ts';
+import { syncCommand, syncOptions } from './sync-command.ts';
+
+/** Runs a command and turns its outcome into the documented exit code; fatal errors get one line. */
+async function run(command: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await command();
+  } catch (err) {
+    const code = err instanceof PhsyncError ? ` [${err.code}]` : '';
+    process.stderr.write(`phsync: ${errorMessage(err)}${code}\n`);
+    if (!(err instanceof PhsyncError) && process.env['PHSYNC_DEBUG'] === '1') process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    process.exitCode = EXIT.fatal;
+  }
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('phsync')
+  .usage('$0 <command> [options]\n\nPassword hash synchronization: directory NT hashes to salted PBKDF2 credentials at a cloud tenant.')
+  .command('sync', 'run a full password hash sync', syncOptions, (args) => run(() => syncCommand(args)))
+  .command('signin', 'sign a user in at the embedded tenant (password on stdin)', signinOptions, (args) => run(() => signinCommand(args)))
+  .command('status', 'show the last runs recorded in a state store', statusOptions, (args) => run(() => statusCommand(args)))
+  .command('fixture', 'write a synthetic directory with known passwords', fixtureOptions, (args) => run(() => fixtureCommand(args)))
+  .demandCommand(1, 'name a command: sync, signin, status or fixture')
+  .strict()
+  .help()
+  .alias('help', 'h')
+  .version()
+  .wrap(Math.min(110, process.stdout.columns || 110))
+  .fail((message, err) => {
+    if (err !== undefined && err !== null) throw err;
+    process.stderr.write(`phsync: ${message}\nRun phsync --help for usage.\n`);
+    process.exit(EXIT.fatal);
+  })
+  .parseAsync();

@@ -1,0 +1,55 @@
+import { NT_HASH_BYTES, SALT_BYTES, HASH_BYTES, formatCredential } from '../phs/credential.ts';
+import type { DirectoryUser } from '../source/directory-user.ts';
+import type { PendingUser } from '../state/state-store.ts';
+import type { CredentialItem } from '../target/credential-batch.ts';
+
+/** A user in a batch: everything needed to build its item and acknowledge it, but not its NT hash. */
+export interface BatchMember extends PendingUser {
+  readonly disabled: boolean;
+  readonly changedAt: string;
+}
+
+/**
+ * Collects users for one hash task. NT hashes are copied into one buffer that is moved to a worker,
+ * and each user's own copy is zeroed at once, so a secret lives in exactly one place.
+ */
+export class HashBatch {
+  readonly members: BatchMember[] = [];
+  readonly ntHashes: Uint8Array;
+  readonly capacity: number;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.ntHashes = new Uint8Array(capacity * NT_HASH_BYTES);
+  }
+
+  get full(): boolean {
+    return this.members.length >= this.capacity;
+  }
+
+  add(user: DirectoryUser, member: BatchMember): void {
+    this.ntHashes.set(user.ntHash, this.members.length * NT_HASH_BYTES);
+    user.ntHash.fill(0);
+    this.members.push(member);
+  }
+
+  /** The NT hashes of the members only, in a buffer of their own that can be transferred. */
+  takeNtHashes(): Uint8Array {
+    const used = this.members.length * NT_HASH_BYTES;
+    if (used === this.ntHashes.length) return this.ntHashes;
+    const exact = this.ntHashes.slice(0, used);
+    this.ntHashes.fill(0);
+    return exact;
+  }
+
+  items(salts: Uint8Array, hashes: Uint8Array, iterations: number): CredentialItem[] {
+    return this.members.map((m, i) => ({
+      sourceAnchor: m.anchor,
+      userPrincipalName: m.userPrincipalName,
+      credential: formatCredential(salts.subarray(i * SALT_BYTES, (i + 1) * SALT_BYTES), iterations, hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)),
+      forceChangePasswordNextSignIn: m.forceChange,
+      disabled: m.disabled,
+      changedAt: m.changedAt,
+    }));
+  }
+}

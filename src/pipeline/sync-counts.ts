@@ -1,0 +1,56 @@
+import type { RunStatus } from '../state/state-types.ts';
+
+/** What a run did, by outcome. Plain data: it goes into the state store, the summary and --json. */
+export interface SyncCounts {
+  /** Directory entries that are users (they have an NT hash attribute), valid or not. */
+  scanned: number;
+  /** Entries that are not users. */
+  passedOver: number;
+  /** Credentials the target applied. */
+  synced: number;
+  /** NT hashes turned into credentials. */
+  hashed: number;
+  /** Users not sent, by reason: unchanged, disabled, empty-password, temporary-password, target-newer. */
+  skipped: Record<string, number>;
+  /** Users that failed, by error code. */
+  failed: Record<string, number>;
+  batches: number;
+  /** Batches a killed run left in flight: found applied at the target, or dropped and redone. */
+  recoveredBatches: number;
+  droppedBatches: number;
+}
+
+export function emptyCounts(): SyncCounts {
+  return { scanned: 0, passedOver: 0, synced: 0, hashed: 0, skipped: {}, failed: {}, batches: 0, recoveredBatches: 0, droppedBatches: 0 };
+}
+
+export function bump(table: Record<string, number>, key: string, by = 1): void {
+  table[key] = (table[key] ?? 0) + by;
+}
+
+export function total(table: Readonly<Record<string, number>>): number {
+  return Object.values(table).reduce((a, b) => a + b, 0);
+}
+
+export interface UserError {
+  readonly origin: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface SyncSummary {
+  readonly runId: number;
+  readonly status: RunStatus;
+  readonly source: string;
+  readonly target: string;
+  readonly kernel: string;
+  readonly workers: number;
+  readonly dryRun: boolean;
+  readonly counts: SyncCounts;
+  readonly elapsedMs: number;
+  /** Users scanned per second of the whole run. */
+  readonly usersPerSecond: number;
+  /** The first errors, for the summary; all of them are in the state store. */
+  readonly errors: readonly UserError[];
+  readonly fatal: string | undefined;
+}

@@ -1,0 +1,42 @@
+import type { AttributeMapping } from './attribute-mapping.ts';
+import type { SourceItem, UserSource } from './directory-user.ts';
+import { readLdifFile } from './ldif-reader.ts';
+import { mapEntry } from './map-entry.ts';
+import { UserDataError } from '../errors.ts';
+
+/**
+ * Users from an LDIF file (slapcat, ldifde), streamed: one record in memory at a time. A broken
+ * record becomes a per-user error with its line number and the rest of the file goes on.
+ */
+export class LdifSource implements UserSource {
+  readonly name: string;
+  readonly path: string;
+  readonly #mapping: AttributeMapping;
+  readonly #signal: AbortSignal | undefined;
+  #passedOver = 0;
+
+  constructor(options: { readonly path: string; readonly name: string; readonly mapping: AttributeMapping; readonly signal?: AbortSignal }) {
+    this.path = options.path;
+    this.name = options.name;
+    this.#mapping = options.mapping;
+    this.#signal = options.signal;
+  }
+
+  get entriesPassedOver(): number {
+    return this.#passedOver;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<SourceItem> {
+    const records = readLdifFile(this.path, this.#signal === undefined ? {} : { signal: this.#signal });
+    for await (const record of records) {
+      if (record.kind === 'error') {
+        const error = new UserDataError(record.error.code, `${this.path}:${record.error.line}: ${record.error.message}`, { cause: record.error });
+        yield { kind: 'invalid', invalid: { source: this.name, anchor: undefined, userPrincipalName: undefined, origin: `${record.dn ?? 'record'} (line ${record.error.line})`, error } };
+        continue;
+      }
+      const item = mapEntry({ dn: record.dn, origin: `line ${record.line}`, attributes: record.attributes }, this.#mapping, this.name);
+      if (item === undefined) this.#passedOver++;
+      else yield item;
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { FatalError, errorMessage } from '../errors.ts';
+
+export type SqliteDatabase = Database.Database;
+
+/**
+ * Opens a SQLite file the way every phsync store wants it: WAL (readers never wait for the writer),
+ * synchronous=NORMAL (a power cut may lose the last commits but never corrupts them; acknowledgements
+ * lost that way are re-derived on resume), a busy timeout, and a named fatal error instead of a raw
+ * SQLITE_* code.
+ */
+export function openDatabase(path: string, what: string, options: { readonly readonly?: boolean } = {}): SqliteDatabase {
+  let db: SqliteDatabase | undefined;
+  try {
+    if (options.readonly !== true && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+    db.pragma('busy_timeout = 5000');
+    // Touch the schema so that a file that is not a database fails here, with a clear message.
+    db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    if (options.readonly !== true) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    return db;
+  } catch (err) {
+    db?.close();
+    const code = (err as { code?: unknown }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      throw new FatalError('STORE_CORRUPT', `${what} ${path} is not a SQLite database or is corrupt; it was left untouched`, { cause: err });
+    }
+    if (code === 'SQLITE_CANTOPEN') {
+      throw new FatalError('STORE_CANNOT_OPEN', `${what} ${path} cannot be opened: ${errorMessage(err)}`, { cause: err });
+    }
+    throw new FatalError('STORE_OPEN_FAILED', `${what} ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Schema versions only move forward; a store written by a newer phsync is refused, never rewritten.
+ */
+export function checkSchemaVersion(db: SqliteDatabase, table: string, what: string, path: string, supported: number): void {
+  const row = db.prepare(`SELECT value FROM ${table} WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+  if (row === undefined) {
+    db.prepare(`INSERT INTO ${table} (key, value) VALUES ('schema_version', ?)`).run(String(supported));
+    return;
+  }
+  const found = Number(row.value);
+  if (found > supported) {
+    throw new FatalError('STORE_SCHEMA_NEWER', `${what} ${path} has schema version ${found}; this phsync understands up to ${supported}. Use a newer phsync.`);
+  }
+}

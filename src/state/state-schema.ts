@@ -1,0 +1,66 @@
+/**
+ * The engine's state. What the target holds is recorded per target in `synced`, keyed by a
+ * fingerprint of the NT hash (never the hash itself). A batch on its way to a target is recorded in
+ * `batches`/`batch_users` before it is sent, so that a run killed at any instant can ask the target
+ * whether the batch landed instead of hashing and sending it again.
+ */
+export const STATE_SCHEMA_VERSION = 1;
+
+export const STATE_META_SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+`;
+
+export const STATE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id           INTEGER PRIMARY KEY,
+  kind         TEXT    NOT NULL,
+  source       TEXT    NOT NULL,
+  target       TEXT    NOT NULL,
+  started_at   INTEGER NOT NULL,
+  finished_at  INTEGER,
+  status       TEXT    NOT NULL,
+  counts       TEXT,
+  error        TEXT
+) STRICT;
+CREATE TABLE IF NOT EXISTS users (
+  source         TEXT    NOT NULL,
+  anchor         TEXT    NOT NULL,
+  upn            TEXT,
+  status         TEXT    NOT NULL,
+  reason         TEXT,
+  error_message  TEXT,
+  run_id         INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  PRIMARY KEY (source, anchor)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS synced (
+  target        TEXT    NOT NULL,
+  source        TEXT    NOT NULL,
+  anchor        TEXT    NOT NULL,
+  fingerprint   BLOB    NOT NULL,
+  upn           TEXT    NOT NULL,
+  force_change  INTEGER NOT NULL,
+  run_id        INTEGER NOT NULL,
+  synced_at     INTEGER NOT NULL,
+  PRIMARY KEY (target, source, anchor)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+  batch_id    TEXT    PRIMARY KEY,
+  run_id      INTEGER NOT NULL,
+  target      TEXT    NOT NULL,
+  created_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS batch_users (
+  batch_id      TEXT    NOT NULL REFERENCES batches (batch_id) ON DELETE CASCADE,
+  ordinal       INTEGER NOT NULL,
+  source        TEXT    NOT NULL,
+  anchor        TEXT    NOT NULL,
+  fingerprint   BLOB    NOT NULL,
+  upn           TEXT    NOT NULL,
+  force_change  INTEGER NOT NULL,
+  PRIMARY KEY (batch_id, ordinal)
+) STRICT, WITHOUT ROWID;
+`;

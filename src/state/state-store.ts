@@ -1,0 +1,217 @@
+import type { ItemResult } from '../target/credential-batch.ts';
+import { checkSchemaVersion, openDatabase } from '../sqlite/open-database.ts';
+import type { SqliteDatabase } from '../sqlite/open-database.ts';
+import { fingerprinter, loadOrCreateFingerprintKey } from './fingerprint-key.ts';
+import type { Fingerprinter } from './fingerprint-key.ts';
+import { STATE_META_SCHEMA, STATE_SCHEMA, STATE_SCHEMA_VERSION } from './state-schema.ts';
+import type { RunRecord, RunStatus, UserStatus } from './state-types.ts';
+
+/** A user on its way to a target: what the state store needs to acknowledge it later. */
+export interface PendingUser {
+  readonly source: string;
+  readonly anchor: string;
+  readonly userPrincipalName: string;
+  readonly fingerprint: Buffer;
+  readonly forceChange: boolean;
+}
+
+/** What a target acknowledged last for a user. */
+export interface SyncedUser {
+  readonly fingerprint: Buffer;
+  readonly userPrincipalName: string;
+  readonly forceChange: boolean;
+}
+
+export interface AckCounts {
+  applied: number;
+  stale: number;
+  invalid: number;
+}
+
+// Status rows are written in transactions of this many; one transaction per user would bound a run
+// by fsyncs instead of by hashing.
+const STATUS_FLUSH_SIZE = 2000;
+
+interface BatchUserRow {
+  source: string;
+  anchor: string;
+  upn: string;
+  fingerprint: Buffer;
+  force_change: number;
+}
+
+export class StateStore implements Disposable {
+  readonly path: string;
+  readonly fingerprint: Fingerprinter;
+  readonly #db: SqliteDatabase;
+  readonly #statuses: UserStatus[] = [];
+  readonly #writeStatuses: (statuses: readonly UserStatus[], runId: number) => void;
+  readonly #recordBatch: (runId: number, target: string, batchId: string, users: readonly PendingUser[]) => void;
+  readonly #ackBatch: (batchId: string, target: string, runId: number, results: readonly ItemResult[]) => AckCounts;
+  readonly #markSeen: (source: string, anchor: string) => boolean;
+  #runId = 0;
+
+  private constructor(path: string, db: SqliteDatabase, fingerprint: Fingerprinter) {
+    this.path = path;
+    this.#db = db;
+    this.fingerprint = fingerprint;
+
+    const upsertStatus = db.prepare(`
+      INSERT INTO users (source, anchor, upn, status, reason, error_message, run_id, updated_at)
+      VALUES (@source, @anchor, @upn, @status, @reason, @message, @runId, @now)
+      ON CONFLICT (source, anchor) DO UPDATE SET
+        upn = coalesce(excluded.upn, users.upn), status = excluded.status, reason = excluded.reason,
+        error_message = excluded.error_message, run_id = excluded.run_id, updated_at = excluded.updated_at`);
+    this.#writeStatuses = db.transaction((statuses: readonly UserStatus[], runId: number) => {
+      const now = Date.now();
+      for (const s of statuses) {
+        upsertStatus.run({ source: s.source, anchor: s.anchor, upn: s.userPrincipalName ?? null, status: s.status, reason: s.reason ?? null, message: s.message ?? null, runId, now });
+      }
+    });
+
+    // Anchors read in this run, for duplicate detection without holding millions of strings in the
+    // heap: a temporary table lives in SQLite's temp file and vanishes with the connection.
+    db.exec('CREATE TEMP TABLE IF NOT EXISTS seen_anchors (source TEXT NOT NULL, anchor TEXT NOT NULL, PRIMARY KEY (source, anchor)) WITHOUT ROWID');
+    const insertSeen = db.prepare('INSERT OR IGNORE INTO temp.seen_anchors (source, anchor) VALUES (?, ?)');
+    this.#markSeen = (source, anchor) => insertSeen.run(source, anchor).changes === 1;
+
+    const insertBatch = db.prepare('INSERT INTO batches (batch_id, run_id, target, created_at) VALUES (?, ?, ?, ?)');
+    const insertBatchUser = db.prepare(`INSERT INTO batch_users (batch_id, ordinal, source, anchor, fingerprint, upn, force_change) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    this.#recordBatch = db.transaction((runId: number, target: string, batchId: string, users: readonly PendingUser[]) => {
+      insertBatch.run(batchId, runId, target, Date.now());
+      users.forEach((u, i) => insertBatchUser.run(batchId, i, u.source, u.anchor, u.fingerprint, u.userPrincipalName, u.forceChange ? 1 : 0));
+    });
+
+    const batchUsers = db.prepare<[string], BatchUserRow>('SELECT source, anchor, upn, fingerprint, force_change FROM batch_users WHERE batch_id = ? ORDER BY ordinal');
+    const upsertSynced = db.prepare(`
+      INSERT INTO synced (target, source, anchor, fingerprint, upn, force_change, run_id, synced_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (target, source, anchor) DO UPDATE SET
+        fingerprint = excluded.fingerprint, upn = excluded.upn, force_change = excluded.force_change,
+        run_id = excluded.run_id, synced_at = excluded.synced_at`);
+    const deleteBatch = db.prepare('DELETE FROM batches WHERE batch_id = ?');
+    this.#ackBatch = db.transaction((batchId: string, target: string, runId: number, results: readonly ItemResult[]) => {
+      const users = batchUsers.all(batchId);
+      if (users.length !== results.length) {
+        throw new RangeError(`batch ${batchId}: ${results.length} results for ${users.length} users`);
+      }
+      const counts: AckCounts = { applied: 0, stale: 0, invalid: 0 };
+      const now = Date.now();
+      const statuses: UserStatus[] = [];
+      users.forEach((u, i) => {
+        const result = results[i]!;
+        counts[result.status]++;
+        if (result.status === 'applied') {
+          upsertSynced.run(target, u.source, u.anchor, u.fingerprint, u.upn, u.force_change, runId, now);
+          statuses.push({ source: u.source, anchor: u.anchor, userPrincipalName: u.upn, status: 'success' });
+        } else if (result.status === 'stale') {
+          statuses.push({ source: u.source, anchor: u.anchor, userPrincipalName: u.upn, status: 'skipped', reason: 'target-newer' });
+        } else {
+          statuses.push({ source: u.source, anchor: u.anchor, userPrincipalName: u.upn, status: 'error', reason: 'TARGET_REJECTED', message: result.reason });
+        }
+      });
+      this.#writeStatuses(statuses, runId);
+      deleteBatch.run(batchId);
+      return counts;
+    });
+  }
+
+  static open(path: string): StateStore {
+    const db = openDatabase(path, 'state store');
+    try {
+      // The version is checked before any other table is touched: a newer store is never altered.
+      db.exec(STATE_META_SCHEMA);
+      checkSchemaVersion(db, 'meta', 'state store', path, STATE_SCHEMA_VERSION);
+      db.exec(STATE_SCHEMA);
+      db.pragma('foreign_keys = ON');
+      return new StateStore(path, db, fingerprinter(loadOrCreateFingerprintKey(path)));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** Starts a run. Runs still marked running were killed (the caller holds the engine lock). */
+  beginRun(kind: string, source: string, target: string): number {
+    this.#db.prepare(`UPDATE runs SET status = 'aborted' WHERE status = 'running'`).run();
+    const info = this.#db.prepare(`INSERT INTO runs (kind, source, target, started_at, status) VALUES (?, ?, ?, ?, 'running')`).run(kind, source, target, Date.now());
+    this.#runId = Number(info.lastInsertRowid);
+    this.#db.exec('DELETE FROM temp.seen_anchors');
+    return this.#runId;
+  }
+
+  finishRun(runId: number, status: RunStatus, counts: unknown, error?: string): void {
+    this.flushStatuses();
+    this.#db.prepare('UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?').run(Date.now(), status, JSON.stringify(counts), error ?? null, runId);
+  }
+
+  syncedUser(target: string, source: string, anchor: string): SyncedUser | undefined {
+    const row = this.#db.prepare<[string, string, string], { fingerprint: Buffer; upn: string; force_change: number }>('SELECT fingerprint, upn, force_change FROM synced WHERE target = ? AND source = ? AND anchor = ?').get(target, source, anchor);
+    return row === undefined ? undefined : { fingerprint: row.fingerprint, userPrincipalName: row.upn, forceChange: row.force_change === 1 };
+  }
+
+  /** Batches recorded as sent to this target but never acknowledged: a previous run died with them. */
+  inFlightBatches(target: string): string[] {
+    return this.#db.prepare<[string], { batch_id: string }>('SELECT batch_id FROM batches WHERE target = ? ORDER BY created_at').all(target).map((r) => r.batch_id);
+  }
+
+  recordBatch(runId: number, target: string, batchId: string, users: readonly PendingUser[]): void {
+    this.#recordBatch(runId, target, batchId, users);
+  }
+
+  ackBatch(batchId: string, target: string, runId: number, results: readonly ItemResult[]): AckCounts {
+    return this.#ackBatch(batchId, target, runId, results);
+  }
+
+  /** Forgets a batch the target never applied: its users are simply not acknowledged, so they are redone. */
+  dropBatch(batchId: string): void {
+    this.#db.prepare('DELETE FROM batches WHERE batch_id = ?').run(batchId);
+  }
+
+  /** False when this anchor was already read in this run. */
+  markSeen(source: string, anchor: string): boolean {
+    return this.#markSeen(source, anchor);
+  }
+
+  recordStatus(status: UserStatus): void {
+    this.#statuses.push(status);
+    if (this.#statuses.length >= STATUS_FLUSH_SIZE) this.flushStatuses();
+  }
+
+  flushStatuses(): void {
+    if (this.#statuses.length === 0) return;
+    this.#writeStatuses(this.#statuses, this.#runId);
+    this.#statuses.length = 0;
+  }
+
+  userStatus(source: string, anchor: string): UserStatus | undefined {
+    const row = this.#db.prepare<[string, string], { upn: string | null; status: UserStatus['status']; reason: string | null; error_message: string | null }>('SELECT upn, status, reason, error_message FROM users WHERE source = ? AND anchor = ?').get(source, anchor);
+    if (row === undefined) return undefined;
+    return { source, anchor, ...(row.upn === null ? {} : { userPrincipalName: row.upn }), status: row.status, ...(row.reason === null ? {} : { reason: row.reason }), ...(row.error_message === null ? {} : { message: row.error_message }) };
+  }
+
+  runs(limit: number): RunRecord[] {
+    type Row = { id: number; kind: string; source: string; target: string; started_at: number; finished_at: number | null; status: RunStatus; counts: string | null; error: string | null };
+    return this.#db.prepare<[number], Row>('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit).map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      source: r.source,
+      target: r.target,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at ?? undefined,
+      status: r.status,
+      counts: r.counts === null ? undefined : (JSON.parse(r.counts) as Record<string, unknown>),
+      error: r.error ?? undefined,
+    }));
+  }
+
+  close(): void {
+    if (!this.#db.open) return;
+    this.flushStatuses();
+    this.#db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * What the engine ships to a target, and what a target answers per item. The same shape travels in
+ * the tenant's HTTP API (POST /v1/credentials:batch), so every target speaks it.
+ */
+export interface CredentialItem {
+  readonly sourceAnchor: string;
+  readonly userPrincipalName: string;
+  /** `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` — never the NT hash. */
+  readonly credential: string;
+  readonly forceChangePasswordNextSignIn: boolean;
+  readonly disabled: boolean;
+  /** ISO 8601: when the password was set; an older change never overwrites a newer one. */
+  readonly changedAt: string;
+}
+
+export interface CredentialBatch {
+  /** Unique per batch; the same batch applied twice is applied once. */
+  readonly batchId: string;
+  readonly source: string;
+  readonly items: readonly CredentialItem[];
+}
+
+export type ItemResult =
+  | { readonly status: 'applied' }
+  /** The target already holds a newer change for this user. */
+  | { readonly status: 'stale' }
+  | { readonly status: 'invalid'; readonly reason: string };

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { StateStore } from '../../src/state/state-store.ts';
+import type { PendingUser } from '../../src/state/state-store.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+function pending(store: StateStore, anchor: string, hashByte: number): PendingUser {
+  return { source: 's', anchor, userPrincipalName: `${anchor}@example.com`, fingerprint: store.fingerprint(new Uint8Array(16).fill(hashByte)), forceChange: false };
+}
+
+describe('state store', () => {
+  it('keeps the fingerprint key in its own owner-only file and fingerprints deterministically per key', () => {
+    using dir = tempDir();
+    const path = dir.file('state.db');
+    const a = StateStore.open(path);
+    const fp = a.fingerprint(new Uint8Array(16).fill(7));
+    a.close();
+    assert.equal(statSync(`${path}.key`).mode & 0o777, 0o600);
+    using b = StateStore.open(path);
+    assert.deepEqual(b.fingerprint(new Uint8Array(16).fill(7)), fp);
+    assert.notDeepEqual(b.fingerprint(new Uint8Array(16).fill(8)), fp);
+    using other = StateStore.open(dir.file('other.db'));
+    assert.notDeepEqual(other.fingerprint(new Uint8Array(16).fill(7)), fp, 'a different store has a different key');
+  });
+
+  it('acknowledges a batch per result: applied users are synced, invalid ones get an error status', () => {
+    using dir = tempDir();
+    using store = StateStore.open(dir.file('state.db'));
+    const run = store.beginRun('full', 's', 't');
+    const users = [pending(store, 'a', 1), pending(store, 'b', 2), pending(store, 'c', 3)];
+    store.recordBatch(run, 't', 'batch-1', users);
+    assert.deepEqual(store.inFlightBatches('t'), ['batch-1']);
+    assert.deepEqual(store.inFlightBatches('other'), []);
+    const counts = store.ackBatch('batch-1', 't', run, [{ status: 'applied' }, { status: 'stale' }, { status: 'invalid', reason: 'nope' }]);
+    assert.deepEqual(counts, { applied: 1, stale: 1, invalid: 1 });
+    assert.deepEqual(store.inFlightBatches('t'), []);
+    assert.deepEqual(store.syncedUser('t', 's', 'a')?.fingerprint, users[0]!.fingerprint);
+    assert.equal(store.syncedUser('t', 's', 'b'), undefined);
+    assert.equal(store.syncedUser('other', 's', 'a'), undefined, 'acknowledgements are per target');
+    assert.equal(store.userStatus('s', 'a')?.status, 'success');
+    assert.equal(store.userStatus('s', 'b')?.reason, 'target-newer');
+    assert.deepEqual(store.userStatus('s', 'c'), { source: 's', anchor: 'c', userPrincipalName: 'c@example.com', status: 'error', reason: 'TARGET_REJECTED', message: 'nope' });
+    assert.throws(() => store.ackBatch('missing', 't', run, [{ status: 'applied' }]), /0 users/);
+  });
+
+  it('marks runs left running by a dead engine as aborted, and detects duplicate anchors per run', () => {
+    using dir = tempDir();
+    const path = dir.file('state.db');
+    const first = StateStore.open(path);
+    const killed = first.beginRun('full', 's', 't');
+    assert.equal(first.markSeen('s', 'x'), true);
+    assert.equal(first.markSeen('s', 'x'), false);
+    assert.equal(first.markSeen('s2', 'x'), true, 'anchors are unique per source');
+    first.close();
+    using second = StateStore.open(path);
+    const next = second.beginRun('full', 's', 't');
+    assert.equal(second.markSeen('s', 'x'), true, 'a new run starts with nothing seen');
+    second.finishRun(next, 'succeeded', { scanned: 1 });
+    const runs = second.runs(5);
+    assert.deepEqual(runs.map((r) => [r.id, r.status]), [[next, 'succeeded'], [killed, 'aborted']]);
+    assert.deepEqual(runs[0]?.counts, { scanned: 1 });
+  });
+});

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { deriveHash, formatCredential } from '../../src/phs/credential.ts';
+import { ntHash } from '../../src/phs/nt-hash.ts';
+import type { CredentialItem } from '../../src/target/credential-batch.ts';
+import { signIn } from '../../src/tenant/sign-in.ts';
+import { TenantStore } from '../../src/tenant/tenant-store.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+async function item(anchor: string, upn: string, password: string, extra: Partial<CredentialItem> = {}): Promise<CredentialItem> {
+  const salt = randomBytes(10);
+  return {
+    sourceAnchor: anchor,
+    userPrincipalName: upn,
+    credential: formatCredential(salt, 1000, deriveHash(await ntHash(password), salt)),
+    forceChangePasswordNextSignIn: false,
+    disabled: false,
+    changedAt: '2026-01-01T00:00:00.000Z',
+    ...extra,
+  };
+}
+
+describe('tenant store', () => {
+  it('applies a batch once, replays the same results for the same batchId, and signs users in', async () => {
+    using dir = tempDir();
+    using store = TenantStore.open(dir.file('tenant.db'));
+    const batch = { batchId: 'b1', source: 's', items: [await item('a1', 'ann@example.com', 'Pa$$w0rd'), await item('a2', 'bob@example.com', 'Zoë-2026')] };
+    assert.deepEqual(store.applyBatch(batch), [{ status: 'applied' }, { status: 'applied' }]);
+    const before = store.findByAnchor('s', 'a1');
+    // Same batchId with different content: nothing changes, the first results come back.
+    const replay = { ...batch, items: [await item('a1', 'ann@example.com', 'other'), await item('a3', 'cy@example.com', 'x')] };
+    assert.deepEqual(store.applyBatch(replay), [{ status: 'applied' }, { status: 'applied' }]);
+    assert.equal(store.countUsers(), 2);
+    assert.deepEqual(store.findByAnchor('s', 'a1'), before);
+    assert.deepEqual(store.batchResults('b1'), [{ status: 'applied' }, { status: 'applied' }]);
+    assert.equal(store.batchResults('nope'), undefined);
+
+    assert.deepEqual(await signIn(store, 'ann@example.com', 'Pa$$w0rd'), { ok: true, forceChangePassword: false });
+    assert.deepEqual(await signIn(store, 'ANN@Example.com', 'Pa$$w0rd'), { ok: true, forceChangePassword: false });
+    assert.deepEqual(await signIn(store, 'ann@example.com', 'pa$$w0rd'), { ok: false, reason: 'wrong-password' });
+    assert.deepEqual(await signIn(store, 'bob@example.com', 'Zoë-2026'), { ok: true, forceChangePassword: false });
+    assert.deepEqual(await signIn(store, 'nobody@example.com', 'Pa$$w0rd'), { ok: false, reason: 'unknown-user' });
+  });
+
+  it('never lets an older change overwrite a newer one', async () => {
+    using dir = tempDir();
+    using store = TenantStore.open(dir.file('tenant.db'));
+    store.applyBatch({ batchId: 'new', source: 's', items: [await item('a1', 'ann@example.com', 'newer', { changedAt: '2026-03-01T00:00:00Z' })] });
+    const results = store.applyBatch({ batchId: 'old', source: 's', items: [await item('a1', 'ann@example.com', 'older', { changedAt: '2026-02-01T00:00:00Z' })] });
+    assert.deepEqual(results, [{ status: 'stale' }]);
+    assert.equal((await signIn(store, 'ann@example.com', 'newer')).ok, true);
+    assert.equal((await signIn(store, 'ann@example.com', 'older')).ok, false);
+  });
+
+  it('rejects invalid items with a reason and applies the rest of the batch', async () => {
+    using dir = tempDir();
+    using store = TenantStore.open(dir.file('tenant.db'));
+    const good = await item('a1', 'ann@example.com', 'pw');
+    const results = store.applyBatch({
+      batchId: 'b',
+      source: 's',
+      items: [good, { ...good, sourceAnchor: 'a2', userPrincipalName: 'no-at-sign' }, { ...good, sourceAnchor: 'a3', userPrincipalName: 'c@example.com', credential: 'v1;PPH1_MD4,zz' }, { ...good, sourceAnchor: 'a4' }],
+    });
+    assert.equal(results[0]?.status, 'applied');
+    assert.match(results[1]?.status === 'invalid' ? results[1].reason : '', /userPrincipalName/);
+    assert.match(results[2]?.status === 'invalid' ? results[2].reason : '', /credential/);
+    // a4 claims ann's sign-in name: refused, ann keeps it.
+    assert.match(results[3]?.status === 'invalid' ? results[3].reason : '', /belongs to another user/);
+    assert.equal(store.countUsers(), 1);
+  });
+
+  it('refuses disabled users at sign-in', async () => {
+    using dir = tempDir();
+    using store = TenantStore.open(dir.file('tenant.db'));
+    store.applyBatch({ batchId: 'b', source: 's', items: [await item('a1', 'ann@example.com', 'pw', { disabled: true, forceChangePasswordNextSignIn: true })] });
+    assert.deepEqual(await signIn(store, 'ann@example.com', 'pw'), { ok: false, reason: 'disabled' });
+  });
+
+  it('refuses a file that is not a database, and a store of a newer schema, without touching them', async () => {
+    using dir = tempDir();
+    const notDb = dir.file('junk.db');
+    const junk = 'this is not sqlite'.repeat(100);
+    writeFileSync(notDb, junk);
+    assert.throws(() => TenantStore.open(notDb), { code: 'STORE_CORRUPT' });
+    assert.equal(readFileSync(notDb, 'utf8'), junk);
+    const newer = dir.file('newer.db');
+    TenantStore.open(newer).close();
+    // Simulate a store written by a future phsync.
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(newer);
+    db.prepare(`UPDATE tenant_meta SET value = '99' WHERE key = 'schema_version'`).run();
+    db.close();
+    assert.throws(() => TenantStore.open(newer), { code: 'STORE_SCHEMA_NEWER' });
+  });
+});
