@@ -24,7 +24,7 @@ export function formatSummary(summary: SyncSummary): string {
     lines.push(`  resumed       ${c.recoveredBatches} batches found applied at the target, ${c.droppedBatches} redone`);
   }
   lines.push(`  elapsed       ${seconds.toFixed(2)} s, ${Math.round(summary.usersPerSecond)} users/s, ${Math.round(c.hashed / Math.max(seconds, 1e-3))} hashes/s`);
-  if (summary.fatal !== undefined) lines.push(`  fatal         ${summary.fatal}`);
+  if (summary.fatal !== undefined) lines.push(`  fatal         ${summary.fatal.message} [${summary.fatal.code}]`);
   if (summary.errors.length > 0) {
     lines.push('errors:');
     for (const e of summary.errors) lines.push(`  ${e.code}: ${e.origin}: ${e.message}`);

@@ -13,7 +13,7 @@ import { TARGET_FORMS, openTarget } from '../target/open-target.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatSummary } from './format-summary.ts';
 import { SAMPLE_DIRECTORY } from './package-paths.ts';
-import { integerOption } from './parse-options.ts';
+import { assertReadable, integerOption } from './parse-options.ts';
 import { shutdownSignal } from './shutdown-signal.ts';
 
 export function syncOptions<T>(y: Argv<T>) {
@@ -37,6 +37,7 @@ type SyncArgs = Awaited<ReturnType<typeof syncOptions>['argv']>;
 export async function syncCommand(args: SyncArgs): Promise<number> {
   const workers = integerOption('workers', args.workers, 1, 256);
   const batchSize = integerOption('batch-size', args['batch-size'], 1, 100_000);
+  await assertReadable(args.source, 'source');
   const signal = shutdownSignal();
   const lock = args['dry-run'] ? undefined : EngineLock.acquire(args.state);
   try {
@@ -63,9 +64,11 @@ export async function syncCommand(args: SyncArgs): Promise<number> {
         } finally {
           await pool.close();
         }
+        // A run that stopped before reading a user has nothing to summarise: the one-line cause says it all.
+        const worthSummary = summary.fatal === undefined || summary.counts.scanned > 0;
         if (args.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-        else process.stderr.write(formatSummary(summary));
-        if (summary.status === 'failed') throw new FatalError('RUN_FAILED', summary.fatal ?? 'the run failed');
+        else if (worthSummary) process.stderr.write(formatSummary(summary));
+        if (summary.fatal !== undefined) throw new FatalError(summary.fatal.code, summary.fatal.message);
         if (summary.status === 'interrupted') return EXIT.interrupted;
         return summary.status === 'partial' ? EXIT.someFailed : EXIT.ok;
       } finally {

@@ -52,5 +52,6 @@ export interface SyncSummary {
   readonly usersPerSecond: number;
   /** The first errors, for the summary; all of them are in the state store. */
   readonly errors: readonly UserError[];
-  readonly fatal: string | undefined;
+  /** Why the run stopped early, with the error's stable code. */
+  readonly fatal: UserError | undefined;
 }

@@ -165,8 +165,8 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
   counts.passedOver = source.entriesPassedOver;
 
   const status: RunStatus = fatal !== undefined ? 'failed' : options.signal?.aborted === true ? 'interrupted' : total(counts.failed) > 0 ? 'partial' : 'succeeded';
-  const fatalMessage = fatal === undefined ? undefined : errorMessage(fatal);
-  if (!options.dryRun) state.finishRun(runId, status, counts, fatalMessage);
+  const fatalError: UserError | undefined = fatal === undefined ? undefined : { origin: 'run', code: fatal instanceof PhsyncError ? fatal.code : 'INTERNAL', message: errorMessage(fatal) };
+  if (!options.dryRun) state.finishRun(runId, status, counts, fatalError?.message);
   const elapsedMs = performance.now() - started;
   return {
     runId,
@@ -180,7 +180,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     elapsedMs,
     usersPerSecond: counts.scanned / Math.max(elapsedMs / 1000, 1e-3),
     errors,
-    fatal: fatalMessage,
+    fatal: fatalError,
   };
 }
 

@@ -276,6 +276,8 @@ export class LdifLineSplitter {
     this.#chunk = EMPTY;
     this.#chunkText = '';
     this.#pos = 0;
+    this.#pBuf = this.buf = EMPTY;
+    this.#pText = this.text = '';
     if (!this.#pending || this.#comment) return;
     if (this.#first.buffer === chunk.buffer) {
       this.#first = Buffer.from(this.#first.subarray(this.#fStart, this.#fEnd));

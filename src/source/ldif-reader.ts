@@ -162,7 +162,7 @@ class AttributeNames {
     const slot = (length * 61 + text.charCodeAt(start) * 31 + text.charCodeAt(start + (length >> 1)) * 7 + text.charCodeAt(end - 1)) & 1023;
     const known = this.#known[slot];
     if (known !== undefined && sameBytes(known.bytes, buf, start, end)) return known.name;
-    const raw = text.slice(start, end);
+    const raw = buf.toString('latin1', start, end); // a flat copy: a slice of `text` could keep a chunk alive
     const name = ATTRIBUTE_DESCRIPTION.test(raw) ? raw.toLowerCase() : null;
     this.#known[slot] = { bytes: Buffer.from(buf.subarray(start, end)), name };
     return name;
@@ -194,8 +194,10 @@ class RecordBuilder {
     const state = this.#state;
     if (state === START) return undefined;
     this.#state = BETWEEN;
-    if (state !== IN_RECORD) return undefined;
-    const entry: LdifEntry = { kind: 'entry', dn: this.#dn!, line: this.#dnLine, attributes: this.#attributes };
+    const dn = this.#dn;
+    this.#dn = undefined;
+    if (state !== IN_RECORD || dn === undefined) return undefined;
+    const entry: LdifEntry = { kind: 'entry', dn, line: this.#dnLine, attributes: this.#attributes };
     this.#attributes = new Map();
     return entry;
   }

@@ -30,7 +30,7 @@ export class LdifSource implements UserSource {
     const records = readLdifFile(this.path, this.#signal === undefined ? {} : { signal: this.#signal });
     for await (const record of records) {
       if (record.kind === 'error') {
-        const error = new UserDataError(record.error.code, `${this.path}:${record.error.line}: ${record.error.message}`, { cause: record.error });
+        const error = new UserDataError(record.error.code, `${this.path}: ${record.error.message}`, { cause: record.error });
         yield { kind: 'invalid', invalid: { source: this.name, anchor: undefined, userPrincipalName: undefined, origin: `${record.dn ?? 'record'} (line ${record.error.line})`, error } };
         continue;
       }
