@@ -5,6 +5,7 @@ import type { StateStore } from '../state/state-store.ts';
 import type { RunStatus, UserStatus } from '../state/state-types.ts';
 import type { CredentialTarget } from '../target/credential-target.ts';
 import { HashBatch } from './hash-batch.ts';
+import { SeenAnchors } from './seen-anchors.ts';
 import { bump, emptyCounts, total } from './sync-counts.ts';
 import type { SyncCounts, SyncSummary, UserError } from './sync-counts.ts';
 import { skipReason } from './sync-policy.ts';
@@ -108,17 +109,16 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     inFlight.add(tracked);
   };
 
-  try {
-    for await (const item of source) {
-      if (fatal !== undefined || options.signal?.aborted === true) break;
-      counts.scanned++;
-      if (item.kind === 'invalid') {
-        const bad: InvalidUser = item.invalid;
-        fail(bad.origin, bad.error, bad);
-        continue;
-      }
-      const user = item.user;
-      if (!options.dryRun && !state.markSeen(user.source, user.anchor)) {
+  // Users are screened in windows: one state-store transaction per window instead of one per user.
+  let window: DirectoryUser[] = [];
+  const seen = new SeenAnchors();
+  const screenWindow = async (): Promise<void> => {
+    const users = window;
+    window = [];
+    const screened = state.screen(target.id, users);
+    for (const [i, user] of users.entries()) {
+      const synced = screened[i];
+      if (!seen.add(user.source, user.anchor)) {
         user.ntHash.fill(0);
         fail(user.origin, new PhsyncError('DUPLICATE_ANCHOR', `anchor ${user.anchor} was already read in this run; the later entry is ignored`));
         continue;
@@ -130,7 +130,6 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
         continue;
       }
       const fingerprint = state.fingerprint(user.ntHash);
-      const synced = state.syncedUser(target.id, user.source, user.anchor);
       if (synced !== undefined && synced.fingerprint.equals(fingerprint) && synced.userPrincipalName === user.userPrincipalName && synced.forceChange === user.mustChangePassword) {
         user.ntHash.fill(0);
         skip(user, 'unchanged');
@@ -156,10 +155,29 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
         batch = undefined;
       }
     }
-    if (batch !== undefined && fatal === undefined && options.signal?.aborted !== true) await dispatch(batch);
+  };
+  const stopping = (): boolean => fatal !== undefined || options.signal?.aborted === true;
+
+  try {
+    for await (const item of source) {
+      if (stopping()) break;
+      counts.scanned++;
+      if (item.kind === 'invalid') {
+        const bad: InvalidUser = item.invalid;
+        fail(bad.origin, bad.error, bad);
+        continue;
+      }
+      window.push(item.user);
+      if (window.length >= options.batchSize) await screenWindow();
+    }
+    if (!stopping()) await screenWindow();
+    if (batch !== undefined && !stopping()) await dispatch(batch);
   } catch (err) {
     fatal ??= err;
   } finally {
+    // Users read but not batched when the run stopped are simply read again by the next run.
+    for (const user of window) user.ntHash.fill(0);
+    batch?.ntHashes.fill(0);
     await Promise.allSettled(inFlight);
   }
   counts.passedOver = source.entriesPassedOver;

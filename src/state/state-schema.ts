@@ -1,7 +1,7 @@
 /**
  * The engine's state. What the target holds is recorded per target in `synced`, keyed by a
  * fingerprint of the NT hash (never the hash itself). A batch on its way to a target is recorded in
- * `batches`/`batch_users` before it is sent, so that a run killed at any instant can ask the target
+ * `batches` before it is sent, so that a run killed at any instant can ask the target
  * whether the batch landed instead of hashing and sending it again.
  */
 export const STATE_SCHEMA_VERSION = 1;
@@ -51,16 +51,9 @@ CREATE TABLE IF NOT EXISTS batches (
   batch_id    TEXT    PRIMARY KEY,
   run_id      INTEGER NOT NULL,
   target      TEXT    NOT NULL,
-  created_at  INTEGER NOT NULL
+  created_at  INTEGER NOT NULL,
+  -- The batch's users in order, as JSON: one row per batch instead of one per user keeps the
+  -- checkpoint off the hot path. Fingerprints in hex; never an NT hash.
+  members     TEXT    NOT NULL
 ) STRICT;
-CREATE TABLE IF NOT EXISTS batch_users (
-  batch_id      TEXT    NOT NULL REFERENCES batches (batch_id) ON DELETE CASCADE,
-  ordinal       INTEGER NOT NULL,
-  source        TEXT    NOT NULL,
-  anchor        TEXT    NOT NULL,
-  fingerprint   BLOB    NOT NULL,
-  upn           TEXT    NOT NULL,
-  force_change  INTEGER NOT NULL,
-  PRIMARY KEY (batch_id, ordinal)
-) STRICT, WITHOUT ROWID;
 `;

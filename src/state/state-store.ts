@@ -15,6 +15,11 @@ export interface PendingUser {
   readonly forceChange: boolean;
 }
 
+export interface UserKey {
+  readonly source: string;
+  readonly anchor: string;
+}
+
 /** What a target acknowledged last for a user. */
 export interface SyncedUser {
   readonly fingerprint: Buffer;
@@ -32,12 +37,12 @@ export interface AckCounts {
 // by fsyncs instead of by hashing.
 const STATUS_FLUSH_SIZE = 2000;
 
-interface BatchUserRow {
-  source: string;
-  anchor: string;
-  upn: string;
-  fingerprint: Buffer;
-  force_change: number;
+/** A batch member as kept in `batches.members`: source, anchor, upn, fingerprint hex, force-change. */
+type StoredMember = [string, string, string, string, 0 | 1];
+
+/** Success, or skipped because nothing changed: the user is in sync and needs no status row. */
+function inSync(status: UserStatus): boolean {
+  return status.status === 'success' || (status.status === 'skipped' && status.reason === 'unchanged');
 }
 
 export class StateStore implements Disposable {
@@ -48,7 +53,7 @@ export class StateStore implements Disposable {
   readonly #writeStatuses: (statuses: readonly UserStatus[], runId: number) => void;
   readonly #recordBatch: (runId: number, target: string, batchId: string, users: readonly PendingUser[]) => void;
   readonly #ackBatch: (batchId: string, target: string, runId: number, results: readonly ItemResult[]) => AckCounts;
-  readonly #markSeen: (source: string, anchor: string) => boolean;
+  readonly #screen: (target: string, users: readonly UserKey[]) => (SyncedUser | undefined)[];
   #runId = 0;
 
   private constructor(path: string, db: SqliteDatabase, fingerprint: Fingerprinter) {
@@ -56,33 +61,44 @@ export class StateStore implements Disposable {
     this.#db = db;
     this.fingerprint = fingerprint;
 
+    // Only statuses that need explaining are stored (skipped by policy, errors). A user in sync has
+    // no row here: its row in `synced` says so. A full sync of a million users then writes a million
+    // acknowledgements, not two million rows, and a rerun that finds nothing changed writes nothing.
+    // An unchanged status is not rewritten either (the WHERE clause), so its run and time say since when.
     const upsertStatus = db.prepare(`
       INSERT INTO users (source, anchor, upn, status, reason, error_message, run_id, updated_at)
       VALUES (@source, @anchor, @upn, @status, @reason, @message, @runId, @now)
       ON CONFLICT (source, anchor) DO UPDATE SET
         upn = coalesce(excluded.upn, users.upn), status = excluded.status, reason = excluded.reason,
-        error_message = excluded.error_message, run_id = excluded.run_id, updated_at = excluded.updated_at`);
+        error_message = excluded.error_message, run_id = excluded.run_id, updated_at = excluded.updated_at
+      WHERE users.status IS NOT excluded.status OR users.reason IS NOT excluded.reason
+        OR users.error_message IS NOT excluded.error_message OR users.upn IS NOT coalesce(excluded.upn, users.upn)`);
+    const clearStatus = db.prepare('DELETE FROM users WHERE source = ? AND anchor = ?');
     this.#writeStatuses = db.transaction((statuses: readonly UserStatus[], runId: number) => {
       const now = Date.now();
       for (const s of statuses) {
-        upsertStatus.run({ source: s.source, anchor: s.anchor, upn: s.userPrincipalName ?? null, status: s.status, reason: s.reason ?? null, message: s.message ?? null, runId, now });
+        if (inSync(s)) clearStatus.run(s.source, s.anchor);
+        else upsertStatus.run({ source: s.source, anchor: s.anchor, upn: s.userPrincipalName ?? null, status: s.status, reason: s.reason ?? null, message: s.message ?? null, runId, now });
       }
     });
 
-    // Anchors read in this run, for duplicate detection without holding millions of strings in the
-    // heap: a temporary table lives in SQLite's temp file and vanishes with the connection.
-    db.exec('CREATE TEMP TABLE IF NOT EXISTS seen_anchors (source TEXT NOT NULL, anchor TEXT NOT NULL, PRIMARY KEY (source, anchor)) WITHOUT ROWID');
-    const insertSeen = db.prepare('INSERT OR IGNORE INTO temp.seen_anchors (source, anchor) VALUES (?, ?)');
-    this.#markSeen = (source, anchor) => insertSeen.run(source, anchor).changes === 1;
+    const selectSynced = db.prepare<[string, string, string], { fingerprint: Buffer; upn: string; force_change: number }>('SELECT fingerprint, upn, force_change FROM synced WHERE target = ? AND source = ? AND anchor = ?');
+    // One read transaction per window: a statement outside a transaction pays for starting its own
+    // (a few µs of locking each), which at millions of users is much of the engine's own cost.
+    this.#screen = db.transaction((target: string, users: readonly UserKey[]): (SyncedUser | undefined)[] =>
+      users.map(({ source, anchor }) => {
+        const row = selectSynced.get(target, source, anchor);
+        return row === undefined ? undefined : { fingerprint: row.fingerprint, userPrincipalName: row.upn, forceChange: row.force_change === 1 };
+      }),
+    );
 
-    const insertBatch = db.prepare('INSERT INTO batches (batch_id, run_id, target, created_at) VALUES (?, ?, ?, ?)');
-    const insertBatchUser = db.prepare(`INSERT INTO batch_users (batch_id, ordinal, source, anchor, fingerprint, upn, force_change) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    this.#recordBatch = db.transaction((runId: number, target: string, batchId: string, users: readonly PendingUser[]) => {
-      insertBatch.run(batchId, runId, target, Date.now());
-      users.forEach((u, i) => insertBatchUser.run(batchId, i, u.source, u.anchor, u.fingerprint, u.userPrincipalName, u.forceChange ? 1 : 0));
-    });
+    const insertBatch = db.prepare('INSERT INTO batches (batch_id, run_id, target, created_at, members) VALUES (?, ?, ?, ?, ?)');
+    this.#recordBatch = (runId, target, batchId, users) => {
+      const members: StoredMember[] = users.map((u) => [u.source, u.anchor, u.userPrincipalName, u.fingerprint.toString('hex'), u.forceChange ? 1 : 0]);
+      insertBatch.run(batchId, runId, target, Date.now(), JSON.stringify(members));
+    };
 
-    const batchUsers = db.prepare<[string], BatchUserRow>('SELECT source, anchor, upn, fingerprint, force_change FROM batch_users WHERE batch_id = ? ORDER BY ordinal');
+    const batchMembers = db.prepare<[string], string>('SELECT members FROM batches WHERE batch_id = ?').pluck();
     const upsertSynced = db.prepare(`
       INSERT INTO synced (target, source, anchor, fingerprint, upn, force_change, run_id, synced_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -91,23 +107,24 @@ export class StateStore implements Disposable {
         run_id = excluded.run_id, synced_at = excluded.synced_at`);
     const deleteBatch = db.prepare('DELETE FROM batches WHERE batch_id = ?');
     this.#ackBatch = db.transaction((batchId: string, target: string, runId: number, results: readonly ItemResult[]) => {
-      const users = batchUsers.all(batchId);
+      const stored = batchMembers.get(batchId);
+      const users = stored === undefined ? [] : (JSON.parse(stored) as StoredMember[]);
       if (users.length !== results.length) {
         throw new RangeError(`batch ${batchId}: ${results.length} results for ${users.length} users`);
       }
       const counts: AckCounts = { applied: 0, stale: 0, invalid: 0 };
       const now = Date.now();
       const statuses: UserStatus[] = [];
-      users.forEach((u, i) => {
+      users.forEach(([source, anchor, upn, fingerprint, forceChange], i) => {
         const result = results[i]!;
         counts[result.status]++;
         if (result.status === 'applied') {
-          upsertSynced.run(target, u.source, u.anchor, u.fingerprint, u.upn, u.force_change, runId, now);
-          statuses.push({ source: u.source, anchor: u.anchor, userPrincipalName: u.upn, status: 'success' });
+          upsertSynced.run(target, source, anchor, Buffer.from(fingerprint, 'hex'), upn, forceChange, runId, now);
+          statuses.push({ source, anchor, userPrincipalName: upn, status: 'success' });
         } else if (result.status === 'stale') {
-          statuses.push({ source: u.source, anchor: u.anchor, userPrincipalName: u.upn, status: 'skipped', reason: 'target-newer' });
+          statuses.push({ source, anchor, userPrincipalName: upn, status: 'skipped', reason: 'target-newer' });
         } else {
-          statuses.push({ source: u.source, anchor: u.anchor, userPrincipalName: u.upn, status: 'error', reason: 'TARGET_REJECTED', message: result.reason });
+          statuses.push({ source, anchor, userPrincipalName: upn, status: 'error', reason: 'TARGET_REJECTED', message: result.reason });
         }
       });
       this.#writeStatuses(statuses, runId);
@@ -136,7 +153,6 @@ export class StateStore implements Disposable {
     this.#db.prepare(`UPDATE runs SET status = 'aborted' WHERE status = 'running'`).run();
     const info = this.#db.prepare(`INSERT INTO runs (kind, source, target, started_at, status) VALUES (?, ?, ?, ?, 'running')`).run(kind, source, target, Date.now());
     this.#runId = Number(info.lastInsertRowid);
-    this.#db.exec('DELETE FROM temp.seen_anchors');
     return this.#runId;
   }
 
@@ -145,9 +161,9 @@ export class StateStore implements Disposable {
     this.#db.prepare('UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?').run(Date.now(), status, JSON.stringify(counts), error ?? null, runId);
   }
 
-  syncedUser(target: string, source: string, anchor: string): SyncedUser | undefined {
-    const row = this.#db.prepare<[string, string, string], { fingerprint: Buffer; upn: string; force_change: number }>('SELECT fingerprint, upn, force_change FROM synced WHERE target = ? AND source = ? AND anchor = ?').get(target, source, anchor);
-    return row === undefined ? undefined : { fingerprint: row.fingerprint, userPrincipalName: row.upn, forceChange: row.force_change === 1 };
+  /** For each user of a window, in order: what this target acknowledged last for it, if anything. */
+  screen(target: string, users: readonly UserKey[]): (SyncedUser | undefined)[] {
+    return this.#screen(target, users);
   }
 
   /** Batches recorded as sent to this target but never acknowledged: a previous run died with them. */
@@ -168,11 +184,6 @@ export class StateStore implements Disposable {
     this.#db.prepare('DELETE FROM batches WHERE batch_id = ?').run(batchId);
   }
 
-  /** False when this anchor was already read in this run. */
-  markSeen(source: string, anchor: string): boolean {
-    return this.#markSeen(source, anchor);
-  }
-
   recordStatus(status: UserStatus): void {
     this.#statuses.push(status);
     if (this.#statuses.length >= STATUS_FLUSH_SIZE) this.flushStatuses();
@@ -184,10 +195,14 @@ export class StateStore implements Disposable {
     this.#statuses.length = 0;
   }
 
+  /** The last status of a user: a stored one, or success when some target holds it in sync. */
   userStatus(source: string, anchor: string): UserStatus | undefined {
     const row = this.#db.prepare<[string, string], { upn: string | null; status: UserStatus['status']; reason: string | null; error_message: string | null }>('SELECT upn, status, reason, error_message FROM users WHERE source = ? AND anchor = ?').get(source, anchor);
-    if (row === undefined) return undefined;
-    return { source, anchor, ...(row.upn === null ? {} : { userPrincipalName: row.upn }), status: row.status, ...(row.reason === null ? {} : { reason: row.reason }), ...(row.error_message === null ? {} : { message: row.error_message }) };
+    if (row !== undefined) {
+      return { source, anchor, ...(row.upn === null ? {} : { userPrincipalName: row.upn }), status: row.status, ...(row.reason === null ? {} : { reason: row.reason }), ...(row.error_message === null ? {} : { message: row.error_message }) };
+    }
+    const synced = this.#db.prepare<[string, string], { upn: string }>('SELECT upn FROM synced WHERE source = ? AND anchor = ? ORDER BY synced_at DESC LIMIT 1').get(source, anchor);
+    return synced === undefined ? undefined : { source, anchor, userPrincipalName: synced.upn, status: 'success' };
   }
 
   runs(limit: number): RunRecord[] {

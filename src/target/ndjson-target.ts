@@ -26,23 +26,27 @@ export class NdjsonTarget implements CredentialTarget {
   readonly id: string;
   readonly #file: FileHandle | undefined;
   readonly #stream: Writable | undefined;
+  /** Only regular files can be synced to disk; a pipe or /dev/null refuses fdatasync. */
+  readonly #durable: boolean;
 
-  private constructor(id: string, file: FileHandle | undefined, stream: Writable | undefined) {
+  private constructor(id: string, file: FileHandle | undefined, stream: Writable | undefined, durable: boolean) {
     this.id = id;
     this.#file = file;
     this.#stream = stream;
+    this.#durable = durable;
   }
 
   static async open(path: string): Promise<NdjsonTarget> {
-    if (path === '-') return new NdjsonTarget('ndjson:-', undefined, process.stdout);
-    return new NdjsonTarget(`ndjson:${resolve(path)}`, await open(path, 'a', 0o600), undefined);
+    if (path === '-') return new NdjsonTarget('ndjson:-', undefined, process.stdout, false);
+    const file = await open(path, 'a', 0o600);
+    return new NdjsonTarget(`ndjson:${resolve(path)}`, file, undefined, (await file.stat()).isFile());
   }
 
   async write(batch: CredentialBatch): Promise<ItemResult[]> {
     const text = batch.items.map(line).join('');
     if (this.#file !== undefined) {
       await this.#file.write(text);
-      await this.#file.datasync();
+      if (this.#durable) await this.#file.datasync();
     } else if (this.#stream !== undefined && !this.#stream.write(text)) {
       await once(this.#stream, 'drain');
     }

@@ -35,27 +35,30 @@ describe('state store', () => {
     const counts = store.ackBatch('batch-1', 't', run, [{ status: 'applied' }, { status: 'stale' }, { status: 'invalid', reason: 'nope' }]);
     assert.deepEqual(counts, { applied: 1, stale: 1, invalid: 1 });
     assert.deepEqual(store.inFlightBatches('t'), []);
-    assert.deepEqual(store.syncedUser('t', 's', 'a')?.fingerprint, users[0]!.fingerprint);
-    assert.equal(store.syncedUser('t', 's', 'b'), undefined);
-    assert.equal(store.syncedUser('other', 's', 'a'), undefined, 'acknowledgements are per target');
+    const [a, b] = store.screen('t', [{ source: 's', anchor: 'a' }, { source: 's', anchor: 'b' }]);
+    assert.deepEqual(a, { fingerprint: users[0]!.fingerprint, userPrincipalName: 'a@example.com', forceChange: false });
+    assert.equal(b, undefined);
+    store.beginRun('full', 's', 'other');
+    assert.deepEqual(store.screen('other', [{ source: 's', anchor: 'a' }]), [undefined], 'acknowledgements are per target');
     assert.equal(store.userStatus('s', 'a')?.status, 'success');
     assert.equal(store.userStatus('s', 'b')?.reason, 'target-newer');
     assert.deepEqual(store.userStatus('s', 'c'), { source: 's', anchor: 'c', userPrincipalName: 'c@example.com', status: 'error', reason: 'TARGET_REJECTED', message: 'nope' });
     assert.throws(() => store.ackBatch('missing', 't', run, [{ status: 'applied' }]), /0 users/);
+    // c succeeds later: its error is gone, and its status is success.
+    store.recordBatch(run, 't', 'batch-2', [users[2]!]);
+    store.ackBatch('batch-2', 't', run, [{ status: 'applied' }]);
+    assert.deepEqual(store.userStatus('s', 'c'), { source: 's', anchor: 'c', userPrincipalName: 'c@example.com', status: 'success' });
+    assert.equal(store.userStatus('s', 'nobody'), undefined);
   });
 
-  it('marks runs left running by a dead engine as aborted, and detects duplicate anchors per run', () => {
+  it('marks runs left running by a dead engine as aborted', () => {
     using dir = tempDir();
     const path = dir.file('state.db');
     const first = StateStore.open(path);
     const killed = first.beginRun('full', 's', 't');
-    assert.equal(first.markSeen('s', 'x'), true);
-    assert.equal(first.markSeen('s', 'x'), false);
-    assert.equal(first.markSeen('s2', 'x'), true, 'anchors are unique per source');
     first.close();
     using second = StateStore.open(path);
     const next = second.beginRun('full', 's', 't');
-    assert.equal(second.markSeen('s', 'x'), true, 'a new run starts with nothing seen');
     second.finishRun(next, 'succeeded', { scanned: 1 });
     const runs = second.runs(5);
     assert.deepEqual(runs.map((r) => [r.id, r.status]), [[next, 'succeeded'], [killed, 'aborted']]);
