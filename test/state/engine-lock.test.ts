@@ -22,7 +22,8 @@ describe('engine lock', () => {
     const state = dir.file('state.db');
     const holder = spawn(process.execPath, ['--input-type=module', '-e', `
       const { EngineLock } = await import(${JSON.stringify(LOCK_MODULE)});
-      EngineLock.acquire(${JSON.stringify(state)});
+      // Kept referenced: a collected lock is closed, and so released.
+      globalThis.lock = EngineLock.acquire(${JSON.stringify(state)});
       process.stdout.write('held\\n');
       setInterval(() => {}, 1000);
     `], { stdio: ['ignore', 'pipe', 'inherit'] });
