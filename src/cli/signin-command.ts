@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import { FatalError } from '../errors.ts';
 import { signIn } from '../tenant/sign-in.ts';
 import { TenantStore } from '../tenant/tenant-store.ts';
 import { EXIT } from './exit-codes.ts';
@@ -15,6 +17,7 @@ type SigninArgs = Awaited<ReturnType<typeof signinOptions>['argv']>;
 
 /** Signs in as the cloud would: exit 0 signed in, 1 refused (the reason on stderr). */
 export async function signinCommand(args: SigninArgs): Promise<number> {
+  if (!existsSync(args.tenant)) throw new FatalError('TENANT_NOT_FOUND', `no tenant store at ${args.tenant}; run phsync sync first, or name it with --tenant`);
   const password = await readPassword(`password for ${args.user}: `);
   using store = TenantStore.open(args.tenant);
   const result = await signIn(store, args.user, password);

@@ -37,6 +37,7 @@ type SyncArgs = Awaited<ReturnType<typeof syncOptions>['argv']>;
 export async function syncCommand(args: SyncArgs): Promise<number> {
   const workers = integerOption('workers', args.workers, 1, 256);
   const batchSize = integerOption('batch-size', args['batch-size'], 1, 100_000);
+  if (args.json && args.target === 'ndjson:-') throw new FatalError('OPTION_INVALID', '--json and --target ndjson:- would both write to stdout; write the NDJSON to a file');
   await assertReadable(args.source, 'source');
   const signal = shutdownSignal();
   const lock = args['dry-run'] ? undefined : EngineLock.acquire(args.state);

@@ -40,17 +40,34 @@ export function openDatabase(path: string, what: string, options: { readonly rea
   }
 }
 
+export interface VersionedSchema {
+  /** What the store is, for messages ("state store"). */
+  readonly what: string;
+  /** The key/value table that holds `schema_version`. */
+  readonly metaTable: string;
+  readonly version: number;
+  /** The store's tables, created when missing. */
+  readonly ddl: string;
+}
+
 /**
- * Schema versions only move forward; a store written by a newer phsync is refused, never rewritten.
+ * Opens a store and brings its schema up. Schema versions only move forward: the version is checked
+ * before any other table is touched, so a store written by a newer phsync is refused, never altered.
  */
-export function checkSchemaVersion(db: SqliteDatabase, table: string, what: string, path: string, supported: number): void {
-  const row = db.prepare(`SELECT value FROM ${table} WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-  if (row === undefined) {
-    db.prepare(`INSERT INTO ${table} (key, value) VALUES ('schema_version', ?)`).run(String(supported));
-    return;
-  }
-  const found = Number(row.value);
-  if (found > supported) {
-    throw new FatalError('STORE_SCHEMA_NEWER', `${what} ${path} has schema version ${found}; this phsync understands up to ${supported}. Use a newer phsync.`);
+export function openVersionedDatabase(path: string, schema: VersionedSchema): SqliteDatabase {
+  const db = openDatabase(path, schema.what);
+  try {
+    db.exec(`CREATE TABLE IF NOT EXISTS ${schema.metaTable} (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT`);
+    const row = db.prepare(`SELECT value FROM ${schema.metaTable} WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    if (row === undefined) {
+      db.prepare(`INSERT INTO ${schema.metaTable} (key, value) VALUES ('schema_version', ?)`).run(String(schema.version));
+    } else if (Number(row.value) > schema.version) {
+      throw new FatalError('STORE_SCHEMA_NEWER', `${schema.what} ${path} has schema version ${row.value}; this phsync understands up to ${schema.version}. Use a newer phsync.`);
+    }
+    db.exec(schema.ddl);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
   }
 }

@@ -4,16 +4,9 @@
  * `batches` before it is sent, so that a run killed at any instant can ask the target
  * whether the batch landed instead of hashing and sending it again.
  */
-export const STATE_SCHEMA_VERSION = 1;
+import type { VersionedSchema } from '../sqlite/open-database.ts';
 
-export const STATE_META_SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (
-  key   TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-) STRICT;
-`;
-
-export const STATE_SCHEMA = `
+const STATE_DDL = `
 CREATE TABLE IF NOT EXISTS runs (
   id           INTEGER PRIMARY KEY,
   kind         TEXT    NOT NULL,
@@ -57,3 +50,5 @@ CREATE TABLE IF NOT EXISTS batches (
   members     TEXT    NOT NULL
 ) STRICT;
 `;
+
+export const STATE_SCHEMA: VersionedSchema = Object.freeze({ what: 'state store', metaTable: 'meta', version: 1, ddl: STATE_DDL });

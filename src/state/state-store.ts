@@ -1,9 +1,9 @@
 import type { ItemResult } from '../target/credential-batch.ts';
-import { checkSchemaVersion, openDatabase } from '../sqlite/open-database.ts';
+import { openVersionedDatabase } from '../sqlite/open-database.ts';
 import type { SqliteDatabase } from '../sqlite/open-database.ts';
 import { fingerprinter, loadOrCreateFingerprintKey } from './fingerprint-key.ts';
 import type { Fingerprinter } from './fingerprint-key.ts';
-import { STATE_META_SCHEMA, STATE_SCHEMA, STATE_SCHEMA_VERSION } from './state-schema.ts';
+import { STATE_SCHEMA } from './state-schema.ts';
 import type { RunRecord, RunStatus, UserStatus } from './state-types.ts';
 
 /** A user on its way to a target: what the state store needs to acknowledge it later. */
@@ -134,13 +134,8 @@ export class StateStore implements Disposable {
   }
 
   static open(path: string): StateStore {
-    const db = openDatabase(path, 'state store');
+    const db = openVersionedDatabase(path, STATE_SCHEMA);
     try {
-      // The version is checked before any other table is touched: a newer store is never altered.
-      db.exec(STATE_META_SCHEMA);
-      checkSchemaVersion(db, 'meta', 'state store', path, STATE_SCHEMA_VERSION);
-      db.exec(STATE_SCHEMA);
-      db.pragma('foreign_keys = ON');
       return new StateStore(path, db, fingerprinter(loadOrCreateFingerprintKey(path)));
     } catch (err) {
       db.close();

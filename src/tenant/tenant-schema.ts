@@ -2,16 +2,9 @@
  * The embedded tenant: the cloud side's store. One row per user (source, anchor); the user principal
  * name is unique per tenant, compared case-insensitively as cloud sign-in names are.
  */
-export const TENANT_SCHEMA_VERSION = 1;
+import type { VersionedSchema } from '../sqlite/open-database.ts';
 
-export const TENANT_META_SCHEMA = `
-CREATE TABLE IF NOT EXISTS tenant_meta (
-  key   TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-) STRICT;
-`;
-
-export const TENANT_SCHEMA = `
+const TENANT_DDL = `
 CREATE TABLE IF NOT EXISTS tenant_users (
   source        TEXT    NOT NULL,
   anchor        TEXT    NOT NULL,
@@ -30,3 +23,5 @@ CREATE TABLE IF NOT EXISTS tenant_batches (
   applied_at  INTEGER NOT NULL
 ) STRICT;
 `;
+
+export const TENANT_SCHEMA: VersionedSchema = Object.freeze({ what: 'tenant store', metaTable: 'tenant_meta', version: 1, ddl: TENANT_DDL });

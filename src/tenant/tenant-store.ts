@@ -1,7 +1,7 @@
 import type { CredentialBatch, CredentialItem, ItemResult } from '../target/credential-batch.ts';
-import { checkSchemaVersion, openDatabase } from '../sqlite/open-database.ts';
+import { openVersionedDatabase } from '../sqlite/open-database.ts';
 import type { SqliteDatabase } from '../sqlite/open-database.ts';
-import { TENANT_META_SCHEMA, TENANT_SCHEMA, TENANT_SCHEMA_VERSION } from './tenant-schema.ts';
+import { TENANT_SCHEMA } from './tenant-schema.ts';
 import { invalidReason } from './item-validation.ts';
 
 export interface TenantUser {
@@ -101,17 +101,7 @@ export class TenantStore implements Disposable {
   }
 
   static open(path: string): TenantStore {
-    const db = openDatabase(path, 'tenant store');
-    try {
-      // The version is checked before any other table is touched: a newer store is never altered.
-      db.exec(TENANT_META_SCHEMA);
-      checkSchemaVersion(db, 'tenant_meta', 'tenant store', path, TENANT_SCHEMA_VERSION);
-      db.exec(TENANT_SCHEMA);
-      return new TenantStore(path, db);
-    } catch (err) {
-      db.close();
-      throw err;
-    }
+    return new TenantStore(path, openVersionedDatabase(path, TENANT_SCHEMA));
   }
 
   applyBatch(batch: CredentialBatch): ItemResult[] {
