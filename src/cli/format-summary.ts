@@ -12,7 +12,7 @@ export function formatSummary(summary: SyncSummary): string {
   const seconds = summary.elapsedMs / 1000;
   const lines = [
     `phsync sync ${summary.dryRun ? '(dry run) ' : ''}run ${summary.runId}: ${summary.status}`,
-    `  source        ${summary.source}`,
+    `  source        ${summary.source} (${summary.sourceLocation})`,
     `  target        ${summary.target}`,
     `  users scanned ${c.scanned}${c.passedOver > 0 ? ` (and ${c.passedOver} entries that are not users)` : ''}`,
     `  synced        ${c.synced}`,

@@ -42,6 +42,7 @@ export interface SyncSummary {
   readonly runId: number;
   readonly status: RunStatus;
   readonly source: string;
+  readonly sourceLocation: string;
   readonly target: string;
   readonly kernel: string;
   readonly workers: number;

@@ -190,6 +190,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     runId,
     status,
     source: source.name,
+    sourceLocation: source.location,
     target: target.id,
     kernel: hasher.kernel,
     workers: hasher.workers,

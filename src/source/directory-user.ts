@@ -36,6 +36,8 @@ export type SourceItem =
 /** A source is a pull-based stream of users: nothing is read before the pipeline asks for it. */
 export interface UserSource extends AsyncIterable<SourceItem> {
   readonly name: string;
+  /** Where it reads from, for people: "ldif:/path/to/dump.ldif". */
+  readonly location: string;
   /** Entries read that are not users (no NT hash attribute): passed over, counted. */
   readonly entriesPassedOver: number;
 }

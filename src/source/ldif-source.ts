@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { AttributeMapping } from './attribute-mapping.ts';
 import type { SourceItem, UserSource } from './directory-user.ts';
 import { readLdifFile } from './ldif-reader.ts';
@@ -11,12 +12,14 @@ import { UserDataError } from '../errors.ts';
 export class LdifSource implements UserSource {
   readonly name: string;
   readonly path: string;
+  readonly location: string;
   readonly #mapping: AttributeMapping;
   readonly #signal: AbortSignal | undefined;
   #passedOver = 0;
 
   constructor(options: { readonly path: string; readonly name: string; readonly mapping: AttributeMapping; readonly signal?: AbortSignal }) {
     this.path = options.path;
+    this.location = `ldif:${resolve(options.path)}`;
     this.name = options.name;
     this.#mapping = options.mapping;
     this.#signal = options.signal;
