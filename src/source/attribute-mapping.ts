@@ -17,3 +17,14 @@ export interface AttributeMapping {
   /** Unix seconds of the last password change; 0 means "must change at next logon". */
   readonly passwordLastSet: string | undefined;
 }
+
+/** The attributes a source must ask the directory for (lowercase), and nothing else. */
+export function requestedAttributes(mapping: AttributeMapping): string[] {
+  const names = [mapping.anchor, ...mapping.userPrincipalName, mapping.ntHash, mapping.sambaAccountFlags, mapping.passwordLastSet];
+  return [...new Set(names.filter((n): n is string => n !== undefined))];
+}
+
+/** The attributes whose values are bytes, not text: a source returns them as Buffers. */
+export function binaryAttributes(mapping: AttributeMapping): string[] {
+  return mapping.ntHashEncoding === 'binary' ? [mapping.ntHash] : [];
+}
