@@ -50,7 +50,10 @@ function runOnce(target: string, workers: number): Summary {
     const args = [bin, 'sync', '--source', fixture, '--target', spec, '--state', join(dir, 'state.db'), '--workers', String(workers), '--kernel', values.kernel, '--batch-size', values['batch-size'], '--json'];
     const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (result.status !== 0) throw new Error(`sync failed (${result.status}): ${result.stderr}`);
-    return JSON.parse(result.stdout) as Summary;
+    const summary = JSON.parse(result.stdout) as Summary;
+    // A round that synced nothing measured nothing: stop rather than print a misleading median.
+    if (summary.status !== 'succeeded' || summary.counts.hashed === 0) throw new Error(`round did not sync: ${summary.status}, ${summary.counts.hashed} hashed`);
+    return summary;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,84 +1,134 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
+import type { SourceConfig } from '../config/config-types.ts';
 import { FatalError } from '../errors.ts';
 import { HashPool } from '../hash/hash-pool.ts';
 import { DEFAULT_ITERATIONS } from '../phs/credential.ts';
 import { runSync } from '../pipeline/sync-run.ts';
 import type { SyncSummary } from '../pipeline/sync-counts.ts';
-import { LdifSource } from '../source/ldif-source.ts';
-import { PRESET_NAMES, presetByName } from '../source/presets/presets.ts';
+import { createSource } from '../source/create-source.ts';
 import { EngineLock } from '../state/engine-lock.ts';
 import { StateStore } from '../state/state-store.ts';
+import type { CredentialTarget } from '../target/credential-target.ts';
 import { TARGET_FORMS, openTarget } from '../target/open-target.ts';
+import { DEFAULT_RETRY } from '../util/retry-policy.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatSummary } from './format-summary.ts';
-import { SAMPLE_DIRECTORY } from './package-paths.ts';
-import { assertReadable, integerOption } from './parse-options.ts';
+import { integerOption } from './parse-options.ts';
 import { shutdownSignal } from './shutdown-signal.ts';
+import { readBindPassword, sourceOptions, sourcesFromArgs } from './source-options.ts';
+
+const DEFAULT_TARGET = 'sqlite:./phsync-tenant.db';
+const DEFAULT_STATE = './phsync-state.db';
 
 export function syncOptions<T>(y: Argv<T>) {
-  return y
-    .option('source', { type: 'string', default: SAMPLE_DIRECTORY, defaultDescription: 'the bundled sample directory', describe: 'LDIF file to read (slapcat or ldifde output)' })
-    .option('source-name', { type: 'string', default: 'default', describe: 'name of the source; anchors are unique per source, and it must stay the same from run to run' })
-    .option('preset', { type: 'string', default: 'openldap-samba', choices: PRESET_NAMES, describe: 'attribute mapping' })
-    .option('target', { type: 'string', default: 'sqlite:./phsync-tenant.db', describe: `where credentials go: ${TARGET_FORMS}` })
-    .option('state', { type: 'string', default: './phsync-state.db', describe: 'state store (SQLite)' })
+  return sourceOptions(y)
+    .option('target', { type: 'string', defaultDescription: DEFAULT_TARGET, describe: `where credentials go: ${TARGET_FORMS}` })
+    .option('state', { type: 'string', defaultDescription: DEFAULT_STATE, describe: 'state store (SQLite)' })
     .option('kernel', { choices: ['auto', 'node', 'wasm'] as const, default: 'auto' as const, describe: 'PBKDF2 kernel; auto measures and picks the fastest' })
     .option('workers', { type: 'number', default: availableParallelism(), defaultDescription: 'one per core', describe: 'hash worker threads' })
     .option('batch-size', { type: 'number', default: 256, describe: 'users per hash task and per target write' })
     .option('sync-empty-passwords', { type: 'boolean', default: false, describe: 'also sync users whose password is empty' })
     .option('force-password-change-on-logon', { type: 'boolean', default: false, describe: 'sync "must change password" users, flagged to change it at next sign-in' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'read and filter, report what would be synced; hash, write and record nothing' })
-    .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' });
+    .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout (with several sources: { runs: [...] })' });
 }
 
 type SyncArgs = Awaited<ReturnType<typeof syncOptions>['argv']>;
 
+const warn = (message: string): void => {
+  process.stderr.write(`phsync: ${message}\n`);
+};
+
 export async function syncCommand(args: SyncArgs): Promise<number> {
   const workers = integerOption('workers', args.workers, 1, 256);
   const batchSize = integerOption('batch-size', args['batch-size'], 1, 100_000);
-  if (args.json && args.target === 'ndjson:-') throw new FatalError('OPTION_INVALID', '--json and --target ndjson:- would both write to stdout; write the NDJSON to a file');
-  await assertReadable(args.source, 'source');
+  const retries = integerOption('ldap-retries', args['ldap-retries'], 0, 1000);
+  const timeoutSeconds = integerOption('ldap-timeout', args['ldap-timeout'], 1, 86_400);
+  integerOption('page-size', args['page-size'], 1, 100_000);
+  const config = await sourcesFromArgs(args);
+  const targetSpec = args.target ?? config.target ?? DEFAULT_TARGET;
+  const statePath = args.state ?? config.state ?? DEFAULT_STATE;
+  if (args.json && targetSpec === 'ndjson:-') throw new FatalError('OPTION_INVALID', '--json and --target ndjson:- would both write to stdout; write the NDJSON to a file');
+  for (const s of config.sources) {
+    if (s.kind === 'ldif' && !existsSync(s.path)) throw new FatalError('SOURCE_NOT_FOUND', `${s.name}: no such LDIF file: ${s.path}`);
+  }
   const signal = shutdownSignal();
-  const lock = args['dry-run'] ? undefined : EngineLock.acquire(args.state);
+  const lock = args['dry-run'] ? undefined : EngineLock.acquire(statePath);
   try {
-    const state = StateStore.open(args.state);
+    using state = StateStore.open(statePath);
+    const target = await openTarget(targetSpec);
     try {
-      const target = await openTarget(args.target);
+      const pool = await HashPool.create({ workers, kernel: args.kernel, iterations: DEFAULT_ITERATIONS });
+      const summaries: SyncSummary[] = [];
       try {
-        const source = new LdifSource({ path: args.source, name: args['source-name'], mapping: presetByName(args.preset), signal });
-        const pool = await HashPool.create({ workers, kernel: args.kernel, iterations: DEFAULT_ITERATIONS });
-        let summary: SyncSummary;
-        try {
-          summary = await runSync({
-            source,
-            target,
-            state,
-            hasher: pool,
-            policy: { syncEmptyPasswords: args['sync-empty-passwords'], forcePasswordChangeOnLogon: args['force-password-change-on-logon'] },
-            iterations: DEFAULT_ITERATIONS,
-            batchSize,
-            maxBatchesInFlight: workers * 2,
-            dryRun: args['dry-run'],
-            signal,
-          });
-        } finally {
-          await pool.close();
+        // One run per source: a forest that fails does not stop the others.
+        for (const sourceConfig of config.sources) {
+          if (signal.aborted) break;
+          summaries.push(await syncSource(sourceConfig, { args, state, target, pool, batchSize, workers, signal, retries, timeoutMs: timeoutSeconds * 1000 }));
         }
-        // A run that stopped before reading a user has nothing to summarise: the one-line cause says it all.
-        const worthSummary = summary.fatal === undefined || summary.counts.scanned > 0;
-        if (args.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-        else if (worthSummary) process.stderr.write(formatSummary(summary));
-        if (summary.fatal !== undefined) throw new FatalError(summary.fatal.code, summary.fatal.message);
-        if (summary.status === 'interrupted') return EXIT.interrupted;
-        return summary.status === 'partial' ? EXIT.someFailed : EXIT.ok;
       } finally {
-        await target.close();
+        await pool.close();
       }
+      return report(summaries, args.json);
     } finally {
-      state.close();
+      await target.close();
     }
   } finally {
     lock?.release();
   }
+}
+
+interface RunContext {
+  readonly args: SyncArgs;
+  readonly state: StateStore;
+  readonly target: CredentialTarget;
+  readonly pool: HashPool;
+  readonly batchSize: number;
+  readonly workers: number;
+  readonly signal: AbortSignal;
+  readonly retries: number;
+  readonly timeoutMs: number;
+}
+
+async function syncSource(sourceConfig: SourceConfig, ctx: RunContext): Promise<SyncSummary> {
+  const opened = await createSource(sourceConfig, {
+    signal: ctx.signal,
+    readBindPassword: (from) => readBindPassword(from, warn),
+    warn,
+    retry: { ...DEFAULT_RETRY, maxRetries: ctx.retries },
+    timeoutMs: ctx.timeoutMs,
+  });
+  try {
+    return await runSync({
+      source: opened.source,
+      target: ctx.target,
+      state: ctx.state,
+      hasher: ctx.pool,
+      policy: { syncEmptyPasswords: ctx.args['sync-empty-passwords'], forcePasswordChangeOnLogon: ctx.args['force-password-change-on-logon'] },
+      iterations: DEFAULT_ITERATIONS,
+      batchSize: ctx.batchSize,
+      maxBatchesInFlight: ctx.workers * 2,
+      dryRun: ctx.args['dry-run'],
+      signal: ctx.signal,
+    });
+  } finally {
+    opened.close();
+  }
+}
+
+/** Prints the summaries and turns them into the exit code of the worst run. */
+function report(summaries: readonly SyncSummary[], json: boolean): number {
+  if (json) process.stdout.write(`${JSON.stringify(summaries.length === 1 ? summaries[0] : { runs: summaries }, null, 2)}\n`);
+  for (const summary of summaries) {
+    // A run that stopped before reading a user has nothing to summarise: the one-line cause says it all.
+    if (!json && (summary.fatal === undefined || summary.counts.scanned > 0)) process.stderr.write(formatSummary(summary));
+  }
+  const fatal = summaries.filter((s) => s.fatal !== undefined);
+  if (fatal.length === 1 && summaries.length === 1) throw new FatalError(fatal[0]!.fatal!.code, fatal[0]!.fatal!.message);
+  for (const s of fatal) process.stderr.write(`phsync: ${s.source}: ${s.fatal!.message} [${s.fatal!.code}]\n`);
+  if (fatal.length > 0) return EXIT.fatal;
+  if (summaries.some((s) => s.status === 'interrupted')) return EXIT.interrupted;
+  return summaries.some((s) => s.status === 'partial') ? EXIT.someFailed : EXIT.ok;
 }

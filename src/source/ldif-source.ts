@@ -3,6 +3,7 @@ import type { AttributeMapping } from './attribute-mapping.ts';
 import type { SourceItem, UserSource } from './directory-user.ts';
 import { readLdifFile } from './ldif-reader.ts';
 import { mapEntry } from './map-entry.ts';
+import type { HashLookup } from './map-entry.ts';
 import { UserDataError } from '../errors.ts';
 
 /**
@@ -15,9 +16,22 @@ export class LdifSource implements UserSource {
   readonly location: string;
   readonly #mapping: AttributeMapping;
   readonly #signal: AbortSignal | undefined;
+  readonly #hashes: HashLookup | undefined;
+  readonly #isExcluded: ((dn: string) => boolean) | undefined;
   #passedOver = 0;
 
-  constructor(options: { readonly path: string; readonly name: string; readonly mapping: AttributeMapping; readonly signal?: AbortSignal }) {
+  constructor(options: {
+    readonly path: string;
+    readonly name: string;
+    readonly mapping: AttributeMapping;
+    /** NT hashes by account name, when the mapping takes them from a hash-export file (ldifde dumps of AD). */
+    readonly hashes?: HashLookup;
+    /** Entries under these OUs are out of scope. */
+    readonly isExcluded?: (dn: string) => boolean;
+    readonly signal?: AbortSignal;
+  }) {
+    this.#hashes = options.hashes;
+    this.#isExcluded = options.isExcluded;
     this.path = options.path;
     this.location = `ldif:${resolve(options.path)}`;
     this.name = options.name;
@@ -37,7 +51,11 @@ export class LdifSource implements UserSource {
         yield { kind: 'invalid', invalid: { source: this.name, anchor: undefined, userPrincipalName: undefined, origin: `${record.dn ?? 'record'} (line ${record.error.line})`, error } };
         continue;
       }
-      const item = mapEntry({ dn: record.dn, origin: `line ${record.line}`, attributes: record.attributes }, this.#mapping, this.name);
+      if (this.#isExcluded?.(record.dn) === true) {
+        this.#passedOver++;
+        continue;
+      }
+      const item = mapEntry({ dn: record.dn, origin: `line ${record.line}`, attributes: record.attributes }, this.#mapping, this.name, this.#hashes);
       if (item === undefined) this.#passedOver++;
       else yield item;
     }

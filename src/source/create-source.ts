@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { ldapFilterFor, ouExclusion } from '../config/config-file.ts';
+import type { SourceConfig } from '../config/config-types.ts';
+import { FatalError } from '../errors.ts';
+import type { RetryPolicy } from '../util/retry-policy.ts';
+import type { UserSource } from './directory-user.ts';
+import { readHashesFile } from './hashes-file.ts';
+import type { HashesFile } from './hashes-file.ts';
+import { LDAP_DEFAULTS, LdapSource } from './ldap-source.ts';
+import { LdifSource } from './ldif-source.ts';
+
+export interface SourceContext {
+  readonly signal: AbortSignal;
+  /** Reads the bind password from where the config says; never argv. */
+  readonly readBindPassword: (from: NonNullable<Extract<SourceConfig, { kind: 'ldap' }>['bindPassword']>) => string;
+  readonly warn: (message: string) => void;
+  readonly retry?: RetryPolicy;
+  readonly timeoutMs?: number;
+}
+
+export interface OpenedSource {
+  readonly source: UserSource;
+  /** Forgets what the source holds in memory (hash-export files). */
+  close(): void;
+}
+
+/** Builds a source from its validated configuration (from a config file or the command line). */
+export async function createSource(config: SourceConfig, ctx: SourceContext): Promise<OpenedSource> {
+  const hashes: HashesFile | undefined = config.hashesFile === undefined ? undefined : await readHashesFile(config.hashesFile, { signal: ctx.signal });
+  if (hashes !== undefined && hashes.errorCount > 0) {
+    const first = hashes.errors[0];
+    ctx.warn(`${config.hashesFile}: ${hashes.errorCount} lines skipped${first === undefined ? '' : `, the first at line ${first.line}: ${first.message}`}`);
+  }
+  const close = (): void => hashes?.wipe();
+  const isExcluded = config.excludeOus.length === 0 ? undefined : ouExclusion(config.excludeOus);
+  const common = { name: config.name, mapping: config.mapping, signal: ctx.signal, ...(hashes === undefined ? {} : { hashes }), ...(isExcluded === undefined ? {} : { isExcluded }) };
+  if (config.kind === 'ldif') return { source: new LdifSource({ ...common, path: config.path }), close };
+
+  let tlsCa: Buffer | undefined;
+  if (config.tlsCa !== undefined) {
+    try {
+      tlsCa = readFileSync(config.tlsCa);
+    } catch (err) {
+      throw new FatalError('TLS_CA_UNREADABLE', `cannot read the CA file ${config.tlsCa}: ${(err as { code?: string }).code ?? String(err)}`, { cause: err });
+    }
+  }
+  if (config.tlsInsecure) ctx.warn(`warning: TLS certificates of ${config.url} are not verified (--tls-insecure): anyone on the path can read the NT hashes`);
+  const source = new LdapSource({
+    ...common,
+    url: config.url,
+    baseDns: config.baseDns,
+    filter: ldapFilterFor(config),
+    bindDn: config.bindDn,
+    bindPassword: config.bindPassword === undefined ? undefined : ctx.readBindPassword(config.bindPassword),
+    startTls: config.startTls,
+    tlsCa,
+    tlsInsecure: config.tlsInsecure,
+    pageSize: config.pageSize,
+    timeoutMs: ctx.timeoutMs ?? LDAP_DEFAULTS.timeoutMs,
+    connectTimeoutMs: LDAP_DEFAULTS.connectTimeoutMs,
+    retry: ctx.retry ?? LDAP_DEFAULTS.retry,
+    onNotice: ctx.warn,
+  });
+  return { source, close };
+}

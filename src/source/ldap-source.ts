@@ -1,0 +1,183 @@
+import { Client } from 'ldapts';
+import type { Entry } from 'ldapts';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { FatalError } from '../errors.ts';
+import { SeenAnchors } from '../pipeline/seen-anchors.ts';
+import { DEFAULT_RETRY, waitBeforeRetry } from '../util/retry-policy.ts';
+import type { RetryPolicy } from '../util/retry-policy.ts';
+import { binaryAttributes, ntHashAttribute, requestedAttributes } from './attribute-mapping.ts';
+import type { AttributeMapping } from './attribute-mapping.ts';
+import type { AttributeValue, DirectoryEntry } from './directory-entry.ts';
+import type { SourceItem, UserSource } from './directory-user.ts';
+import { LdapTransientError, translateLdapError } from './ldap-errors.ts';
+import { mapEntry } from './map-entry.ts';
+import type { HashLookup } from './map-entry.ts';
+
+export interface LdapSourceOptions {
+  readonly name: string;
+  /** ldap://host:port or ldaps://host:port */
+  readonly url: string;
+  readonly baseDns: readonly string[];
+  /** The whole LDAP filter (the preset's, ANDed with the user's). */
+  readonly filter: string;
+  readonly mapping: AttributeMapping;
+  /** NT hashes by account name, when the mapping takes them from a hash-export file (AD). */
+  readonly hashes?: HashLookup;
+  readonly bindDn: string | undefined;
+  readonly bindPassword: string | undefined;
+  readonly startTls: boolean;
+  /** PEM of the CA(s) that sign the server's certificate; default: the system's. */
+  readonly tlsCa: Buffer | undefined;
+  /** Skip certificate verification: only with an explicit flag, and never silently. */
+  readonly tlsInsecure: boolean;
+  readonly pageSize: number;
+  /** Per LDAP operation (a bind, one page of a search). */
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly retry: RetryPolicy;
+  /** Entries whose DN lies under one of these are out of scope (compared case-insensitively). */
+  readonly isExcluded?: (dn: string) => boolean;
+  readonly signal?: AbortSignal;
+  /** Told of reconnects and other things an operator should see. */
+  readonly onNotice?: (message: string) => void;
+}
+
+export const LDAP_DEFAULTS = Object.freeze({ pageSize: 500, timeoutMs: 60_000, connectTimeoutMs: 10_000, retry: DEFAULT_RETRY });
+
+// Entries read before deciding that the hash attribute is unreadable rather than merely absent.
+const HASH_ACCESS_PROBE = 50;
+
+function toDirectoryEntry(entry: Entry, origin: string): DirectoryEntry {
+  const attributes = new Map<string, AttributeValue[]>();
+  for (const [name, value] of Object.entries(entry)) {
+    if (name === 'dn') continue;
+    const values = (Array.isArray(value) ? value : [value]) as AttributeValue[];
+    const key = name.toLowerCase();
+    const existing = attributes.get(key);
+    if (existing === undefined) attributes.set(key, [...values]);
+    else existing.push(...values);
+  }
+  return { dn: entry.dn, origin, attributes };
+}
+
+/**
+ * Users from an LDAP directory, read with one paged search per base DN (RFC 2696) through ldapts'
+ * searchPaginated: it asks for the next page only when the pipeline pulls, so the client holds one
+ * page however large the directory is. A connection lost mid-run is re-established with backoff and
+ * the base is paged again from the start; entries already handed on are passed over by DN, and the
+ * users the target already acknowledged cost a read, not a hash.
+ */
+export class LdapSource implements UserSource {
+  readonly name: string;
+  readonly location: string;
+  readonly #options: LdapSourceOptions;
+  #passedOver = 0;
+  #reconnects = 0;
+
+  constructor(options: LdapSourceOptions) {
+    if (options.baseDns.length === 0) throw new FatalError('OPTION_INVALID', 'an LDAP source needs at least one --base-dn');
+    this.#options = options;
+    this.name = options.name;
+    this.location = options.url;
+  }
+
+  get entriesPassedOver(): number {
+    return this.#passedOver;
+  }
+
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<SourceItem> {
+    // DNs already handed on in this run: after a reconnect, and where base DNs overlap, an entry
+    // comes again and is passed over instead of being reported as a duplicate.
+    const handedOn = new SeenAnchors();
+    for (const baseDn of this.#options.baseDns) {
+      yield* this.#readBase(baseDn, handedOn);
+    }
+  }
+
+  async *#readBase(baseDn: string, handedOn: SeenAnchors): AsyncGenerator<SourceItem> {
+    const o = this.#options;
+    const ctx = { url: o.url, baseDn, ...(o.bindDn === undefined ? {} : { bindDn: o.bindDn }) };
+    let retry = 0;
+    let users = 0;
+    let withoutHash = 0;
+    for (;;) {
+      const client = this.#client();
+      try {
+        await this.#connect(client);
+        const pages = client.searchPaginated(baseDn, {
+          scope: 'sub',
+          filter: o.filter,
+          attributes: requestedAttributes(o.mapping),
+          explicitBufferAttributes: binaryAttributes(o.mapping),
+          paged: { pageSize: o.pageSize },
+        });
+        for await (const page of pages) {
+          retry = 0;
+          for (const entry of page.searchEntries) {
+            if (!handedOn.add('', entry.dn.toLowerCase())) continue;
+            if (o.isExcluded?.(entry.dn) === true) {
+              this.#passedOver++;
+              continue;
+            }
+            const item = mapEntry(toDirectoryEntry(entry, o.url), o.mapping, o.name, o.hashes);
+            if (item === undefined) {
+              this.#passedOver++;
+              withoutHash++;
+              this.#checkHashAccess(users, withoutHash);
+              continue;
+            }
+            users++;
+            yield item;
+          }
+          if (o.signal?.aborted === true) return;
+        }
+        this.#checkHashAccess(users, withoutHash, true);
+        return;
+      } catch (err) {
+        const error = translateLdapError(err, ctx);
+        if (!(error instanceof LdapTransientError) || retry >= o.retry.maxRetries || o.signal?.aborted === true) throw error;
+        retry++;
+        this.#reconnects++;
+        o.onNotice?.(`${error.message} [${error.code}]; reconnecting (attempt ${retry} of ${o.retry.maxRetries}) and paging ${baseDn} again`);
+        await waitBeforeRetry(o.retry, retry, o.signal);
+      } finally {
+        await client.unbind().catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * An account without read access to the hash attribute sees users without it, which would look
+   * like a directory of non-users: stop with the cause instead of syncing nobody.
+   */
+  #checkHashAccess(users: number, withoutHash: number, finished = false): void {
+    if (users > 0 || (withoutHash < HASH_ACCESS_PROBE && !(finished && withoutHash > 0))) return;
+    const attribute = ntHashAttribute(this.#options.mapping);
+    // With a hash-export file (AD), a missing hash is that user's error, not a sign of access rights.
+    if (attribute === undefined) return;
+    throw new FatalError('LDAP_HASH_NOT_READABLE', `${this.#options.url}: ${withoutHash} entries matched the filter and none has ${attribute}: the bind account ${this.#options.bindDn ?? '(anonymous)'} cannot read it. Grant it read access (e.g. slapd: access to attrs=${attribute} by dn.exact="<sync account>" read)`);
+  }
+
+  #client(): Client {
+    const o = this.#options;
+    const tlsOptions: ConnectionOptions = { rejectUnauthorized: !o.tlsInsecure, ...(o.tlsCa === undefined ? {} : { ca: o.tlsCa }) };
+    // ldapts speaks TLS from the first byte whenever tlsOptions is given, so only for ldaps://.
+    const secure = o.url.toLowerCase().startsWith('ldaps:');
+    return new Client({ url: o.url, timeout: o.timeoutMs, connectTimeout: o.connectTimeoutMs, ...(secure ? { tlsOptions } : {}), strictDN: false });
+  }
+
+  async #connect(client: Client): Promise<void> {
+    const o = this.#options;
+    if (o.startTls) {
+      // The name the certificate must carry; SNI takes host names only, so not for an IP address.
+      const host = new URL(o.url).hostname.replace(/^\[|\]$/g, '');
+      await client.startTLS({ rejectUnauthorized: !o.tlsInsecure, host, ...(isIP(host) === 0 ? { servername: host } : {}), ...(o.tlsCa === undefined ? {} : { ca: o.tlsCa }) });
+    }
+    if (o.bindDn !== undefined) await client.bind(o.bindDn, o.bindPassword ?? '');
+  }
+}
