@@ -23,7 +23,7 @@ export function formatSummary(summary: SyncSummary): string {
   if (c.recoveredBatches + c.droppedBatches > 0) {
     lines.push(`  resumed       ${c.recoveredBatches} batches found applied at the target, ${c.droppedBatches} redone`);
   }
-  lines.push(`  elapsed       ${seconds.toFixed(2)} s, ${Math.round(summary.usersPerSecond)} users/s, ${Math.round(c.hashed / Math.max(seconds, 1e-3))} hashes/s`);
+  lines.push(`  elapsed       ${seconds.toFixed(2)} s, ${Math.round(summary.usersPerSecond)} users/s, ${Math.round(c.hashed / Math.max(seconds, 1e-3))} hashes/s, peak memory ${summary.maxRssMiB} MiB`);
   if (summary.fatal !== undefined) lines.push(`  fatal         ${summary.fatal.message} [${summary.fatal.code}]`);
   if (summary.errors.length > 0) {
     lines.push('errors:');

@@ -51,6 +51,8 @@ export interface SyncSummary {
   readonly elapsedMs: number;
   /** Users scanned per second of the whole run. */
   readonly usersPerSecond: number;
+  /** Peak resident memory of the engine process so far, in MiB (the main thread and the hash workers). */
+  readonly maxRssMiB: number;
   /** The first errors, for the summary; all of them are in the state store. */
   readonly errors: readonly UserError[];
   /** Why the run stopped early, with the error's stable code. */

@@ -198,6 +198,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     counts,
     elapsedMs,
     usersPerSecond: counts.scanned / Math.max(elapsedMs / 1000, 1e-3),
+    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     errors,
     fatal: fatalError,
   };

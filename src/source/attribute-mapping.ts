@@ -1,6 +1,6 @@
 /**
  * How a directory's attributes become the engine's user record. Data, not code, so that presets can
- * be overridden field by field from a config file (see src/config/config-file.ts, `mergeMapping`).
+ * be overridden field by field from a config file (see src/config/merge-mapping.ts, `mergeMapping`).
  * Every attribute name here is lowercase: sources lowercase the names they read.
  */
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { ldapFilterFor, ouExclusion } from '../config/config-file.ts';
 import type { SourceConfig } from '../config/config-types.ts';
 import { FatalError } from '../errors.ts';
 import type { RetryPolicy } from '../util/retry-policy.ts';
 import type { UserSource } from './directory-user.ts';
 import { readHashesFile } from './hashes-file.ts';
 import type { HashesFile } from './hashes-file.ts';
+import { ldapFilterFor, ouExclusion } from './ldap-filter.ts';
 import { LDAP_DEFAULTS, LdapSource } from './ldap-source.ts';
 import { LdifSource } from './ldif-source.ts';
 

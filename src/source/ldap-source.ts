@@ -160,7 +160,7 @@ export class LdapSource implements UserSource {
     const attribute = ntHashAttribute(this.#options.mapping);
     // With a hash-export file (AD), a missing hash is that user's error, not a sign of access rights.
     if (attribute === undefined) return;
-    throw new FatalError('LDAP_HASH_NOT_READABLE', `${this.#options.url}: ${withoutHash} entries matched the filter and none has ${attribute}: the bind account ${this.#options.bindDn ?? '(anonymous)'} cannot read it. Grant it read access (e.g. slapd: access to attrs=${attribute} by dn.exact="<sync account>" read)`);
+    throw new FatalError('LDAP_HASH_NOT_READABLE', `${this.#options.url}: ${withoutHash} entries matched the filter and none has ${attribute}: the bind account ${this.#options.bindDn ?? '(anonymous)'} cannot read it, or no user has one yet. Grant it read access (e.g. slapd: access to attrs=${attribute} by dn.exact="<sync account>" read)`);
   }
 
   #client(): Client {

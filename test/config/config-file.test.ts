@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import {
-  ConfigError,
-  escapeFilterValue,
-  filterProblem,
-  isExcluded,
-  ldapFilterFor,
-  loadConfig,
-  mergeMapping,
-  ouExclusion,
-  parseConfig,
-} from '../../src/config/config-file.ts';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/config-file.ts';
+import { mergeMapping } from '../../src/config/merge-mapping.ts';
 import { FatalError } from '../../src/errors.ts';
+import { escapeFilterValue, filterProblem, isExcluded, ldapFilterFor, ouExclusion } from '../../src/source/ldap-filter.ts';
 import { ad } from '../../src/source/presets/ad.ts';
 import { freeipa } from '../../src/source/presets/freeipa.ts';
 import { openldapSamba } from '../../src/source/presets/openldap-samba.ts';

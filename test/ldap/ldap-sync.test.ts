@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileSync } from 'node:fs';
+import { ntHash } from '../../src/phs/nt-hash.ts';
 import { readLdifFile } from '../../src/source/ldif-reader.ts';
 import { signIn } from '../../src/tenant/sign-in.ts';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
@@ -111,6 +113,31 @@ describe('LDAP source against a real slapd', { timeout: 240_000 }, () => {
     const summary = JSON.parse(result.stdout) as { counts: { synced: number; failed: Record<string, number> } };
     assert.deepEqual(summary.counts.failed, {}, 'no user reported twice or lost');
     assert.equal(summary.counts.synced, expected.length);
+  });
+
+  it('a config file with an LDAP source and an LDIF source syncs both into one tenant, each in its own run', async () => {
+    await using slapd = await startSlapd({ users: 120, seed: 'ldap-config' });
+    using dir = tempDir();
+    const ldif = dir.file('branch.ldif');
+    writeFileSync(ldif, `dn: uid=zed,ou=People,dc=branch,dc=example\nuid: zed\nmail: zed@branch.example\nentryUUID: 11111111-2222-4333-8444-555555555555\nsambaNTPassword: ${Buffer.from(await ntHash('Branch-Pass-1')).toString('hex')}\nsambaAcctFlags: [U          ]\nsambaPwdLastSet: 1700000000\n\n`);
+    const config = {
+      target: 'sqlite:tenant.db',
+      state: 'state.db',
+      sources: [
+        { name: 'corp', url: slapd.url, preset: 'openldap-samba', baseDns: [slapd.baseDn], bindDn: slapd.syncDn, bindPasswordEnv: 'CORP_LDAP_PASSWORD', pageSize: 50 },
+        { name: 'branch', ldif: 'branch.ldif', preset: 'openldap-samba' },
+      ],
+    };
+    writeFileSync(dir.file('phsync.json'), JSON.stringify(config));
+    const result = await runCli(['sync', '--config', dir.file('phsync.json'), '--json'], { env: { ...process.env, CORP_LDAP_PASSWORD: slapd.syncPassword } });
+    assert.equal(result.code, 0, result.stderr);
+    const { runs } = JSON.parse(result.stdout) as { runs: { source: string; status: string; counts: { synced: number } }[] };
+    const expected = readPasswordsCsv(slapd.passwordsCsv!).filter(inScope);
+    assert.deepEqual(runs.map((r) => [r.source, r.status, r.counts.synced]), [['corp', 'succeeded', expected.length], ['branch', 'succeeded', 1]]);
+    using store = TenantStore.open(dir.file('tenant.db'));
+    assert.equal(store.countUsers(), expected.length + 1);
+    assert.deepEqual(await signIn(store, 'zed@branch.example', 'Branch-Pass-1'), { ok: true, forceChangePassword: false });
+    assert.equal(store.findByUserPrincipalName('zed@branch.example')?.source, 'branch');
   });
 
   it('LDAPS and StartTLS verify the server with the given CA, refuse without it, and warn when told not to verify', async () => {
