@@ -1,13 +1,17 @@
 import { hash, randomBytes } from 'node:crypto';
 
-const SLOT_WORDS = 4; // 128 bits per anchor
+const SLOT_WORDS = 5; // 128 bits of anchor digest, 32 bits of DN digest
 const INITIAL_SLOTS = 1 << 16;
 
+export type Sighting = 'new' | 'again' | 'duplicate';
+
 /**
- * The anchors read in one run, for duplicate detection, in 32 bytes per user at most: each
- * (source, anchor) is kept as a 128-bit keyed digest in an open-addressing table, not as a string.
- * Two different anchors would have to collide in 128 bits (about n²/2¹²⁹: never, in practice) to be
- * taken for duplicates, and the per-run key makes that no one's choice.
+ * The users read in one run, for duplicate detection, in at most 40 bytes per user: each
+ * (source, anchor) is kept as a 128-bit keyed digest with a 32-bit digest of its DN, in an
+ * open-addressing table, not as strings. The same anchor under the same DN is the same entry read
+ * again (a reconnect pages a base again; base DNs overlap): `again`. The same anchor under another DN
+ * is a real `duplicate`. Two different anchors would have to collide in 128 bits (about n²/2¹²⁹:
+ * never, in practice) to be confused, and the per-run key makes that no one's choice.
  */
 export class SeenAnchors {
   readonly #key = randomBytes(16).toString('hex');
@@ -19,24 +23,23 @@ export class SeenAnchors {
     return this.#size;
   }
 
-  /** Adds the anchor; false when it was already there. */
-  add(source: string, anchor: string): boolean {
+  add(source: string, anchor: string, dn: string): Sighting {
     // The source's length keeps ("a", "bc") apart from ("ab", "c").
     const digest = hash('sha256', `${this.#key}${source.length}:${source}${anchor}`, 'buffer');
+    const dnDigest = hash('sha256', `${this.#key}${dn.toLowerCase()}`, 'buffer').readUInt32LE(0);
     // A zero first word marks an empty slot, so a digest never has one.
     const a = digest.readUInt32LE(0) || 1;
-    const b = digest.readUInt32LE(4);
-    const c = digest.readUInt32LE(8);
-    const d = digest.readUInt32LE(12);
-    if (this.#insert(a, b, c, d)) {
+    const found = this.#insert(a, digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12), dnDigest);
+    if (found === undefined) {
       this.#size++;
       if (this.#size * 2 > this.#mask + 1) this.#grow();
-      return true;
+      return 'new';
     }
-    return false;
+    return found === dnDigest ? 'again' : 'duplicate';
   }
 
-  #insert(a: number, b: number, c: number, d: number): boolean {
+  /** Inserts, or returns the DN digest stored with an anchor already there. */
+  #insert(a: number, b: number, c: number, d: number, dn: number): number | undefined {
     const slots = this.#slots;
     // The digest's own bits spread anchors evenly; linear probing keeps lookups in one cache line.
     for (let i = b & this.#mask; ; i = (i + 1) & this.#mask) {
@@ -47,18 +50,19 @@ export class SeenAnchors {
         slots[at + 1] = b;
         slots[at + 2] = c;
         slots[at + 3] = d;
-        return true;
+        slots[at + 4] = dn;
+        return undefined;
       }
-      if (first === a && slots[at + 1] === b && slots[at + 2] === c && slots[at + 3] === d) return false;
+      if (first === a && slots[at + 1] === b && slots[at + 2] === c && slots[at + 3] === d) return slots[at + 4];
     }
   }
 
   #grow(): void {
     const old = this.#slots;
     this.#slots = new Uint32Array(old.length * 2);
-    this.#mask = old.length / SLOT_WORDS * 2 - 1;
+    this.#mask = (old.length / SLOT_WORDS) * 2 - 1;
     for (let at = 0; at < old.length; at += SLOT_WORDS) {
-      if (old[at] !== 0) this.#insert(old[at]!, old[at + 1]!, old[at + 2]!, old[at + 3]!);
+      if (old[at] !== 0) this.#insert(old[at]!, old[at + 1]!, old[at + 2]!, old[at + 3]!, old[at + 4]!);
     }
   }
 }

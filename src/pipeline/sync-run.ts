@@ -118,9 +118,12 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     const screened = state.screen(target.id, users);
     for (const [i, user] of users.entries()) {
       const synced = screened[i];
-      if (!seen.add(user.source, user.anchor)) {
+      const sighting = seen.add(user.source, user.anchor, user.dn);
+      if (sighting !== 'new') {
         user.ntHash.fill(0);
-        fail(user.origin, new PhsyncError('DUPLICATE_ANCHOR', `anchor ${user.anchor} was already read in this run; the later entry is ignored`));
+        // The same entry read again (a reconnect, overlapping base DNs) is no one's error.
+        if (sighting === 'duplicate') fail(user.origin, new PhsyncError('DUPLICATE_ANCHOR', `anchor ${user.anchor} was already read in this run under another DN; this entry is ignored`));
+        else counts.scanned--;
         continue;
       }
       const reason = skipReason(user, policy);

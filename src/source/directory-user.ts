@@ -16,6 +16,8 @@ export interface DirectoryUser {
   readonly mustChangePassword: boolean;
   /** When the password was last set, ms since the epoch, when the source says so. */
   readonly passwordChangedAt: number | undefined;
+  /** The entry's distinguished name: the same entry read twice (a reconnect, overlapping bases) is not a duplicate. */
+  readonly dn: string;
   /** Where the entry was read (distinguished name, line in a file): for error messages only. */
   readonly origin: string;
 }

@@ -3,7 +3,6 @@ import type { Entry } from 'ldapts';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { FatalError } from '../errors.ts';
-import { SeenAnchors } from '../pipeline/seen-anchors.ts';
 import { DEFAULT_RETRY, waitBeforeRetry } from '../util/retry-policy.ts';
 import type { RetryPolicy } from '../util/retry-policy.ts';
 import { binaryAttributes, ntHashAttribute, requestedAttributes } from './attribute-mapping.ts';
@@ -65,8 +64,8 @@ function toDirectoryEntry(entry: Entry, origin: string): DirectoryEntry {
  * Users from an LDAP directory, read with one paged search per base DN (RFC 2696) through ldapts'
  * searchPaginated: it asks for the next page only when the pipeline pulls, so the client holds one
  * page however large the directory is. A connection lost mid-run is re-established with backoff and
- * the base is paged again from the start; entries already handed on are passed over by DN, and the
- * users the target already acknowledged cost a read, not a hash.
+ * the base is paged again from the start; the pipeline passes over entries it already has (same anchor,
+ * same DN), and the users the target already acknowledged cost a read, not a hash.
  */
 export class LdapSource implements UserSource {
   readonly name: string;
@@ -91,15 +90,14 @@ export class LdapSource implements UserSource {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<SourceItem> {
-    // DNs already handed on in this run: after a reconnect, and where base DNs overlap, an entry
-    // comes again and is passed over instead of being reported as a duplicate.
-    const handedOn = new SeenAnchors();
+    // After a reconnect, and where base DNs overlap, entries come again: the pipeline knows them by
+    // anchor and DN and passes them over, so the source keeps no per-user memory of its own.
     for (const baseDn of this.#options.baseDns) {
-      yield* this.#readBase(baseDn, handedOn);
+      yield* this.#readBase(baseDn);
     }
   }
 
-  async *#readBase(baseDn: string, handedOn: SeenAnchors): AsyncGenerator<SourceItem> {
+  async *#readBase(baseDn: string): AsyncGenerator<SourceItem> {
     const o = this.#options;
     const ctx = { url: o.url, baseDn, ...(o.bindDn === undefined ? {} : { bindDn: o.bindDn }) };
     let retry = 0;
@@ -119,7 +117,6 @@ export class LdapSource implements UserSource {
         for await (const page of pages) {
           retry = 0;
           for (const entry of page.searchEntries) {
-            if (!handedOn.add('', entry.dn.toLowerCase())) continue;
             if (o.isExcluded?.(entry.dn) === true) {
               this.#passedOver++;
               continue;

@@ -192,7 +192,7 @@ export function mapEntry(entry: DirectoryEntry, mapping: AttributeMapping, sourc
     }
     return {
       kind: 'user',
-      user: { source, anchor, userPrincipalName, ntHash, disabled, mustChangePassword: lastSet.mustChange, passwordChangedAt: lastSet.changedAt, origin },
+      user: { source, anchor, userPrincipalName, ntHash, disabled, mustChangePassword: lastSet.mustChange, passwordChangedAt: lastSet.changedAt, dn: entry.dn, origin },
     };
   } catch (err) {
     if (!(err instanceof UserDataError)) throw err;

@@ -74,6 +74,7 @@ describe('openldap-samba preset', () => {
       disabled: false,
       mustChangePassword: false,
       passwordChangedAt: 1705311000 * 1000,
+      dn: 'uid=jdoe,ou=People,dc=example,dc=com',
       origin: 'uid=jdoe,ou=People,dc=example,dc=com (test)',
     });
   });
