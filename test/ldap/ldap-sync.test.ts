@@ -47,10 +47,12 @@ describe('LDAP source against a real slapd', { timeout: 240_000 }, () => {
     assert.doesNotMatch(result.stdout + result.stderr, new RegExp(slapd.syncPassword), 'the bind password is never printed');
   });
 
-  it('reads several base DNs with a filter, and only those users', async () => {
+  it('reads several base DNs with a filter and an excluded OU, and only those users', async () => {
     await using slapd = await startSlapd({ users: 400, seed: 'ldap-scope' });
     using dir = tempDir();
-    const bases = [`ou=Sales,ou=People,${slapd.baseDn}`, `ou=Support,ou=People,${slapd.baseDn}`];
+    const bases = [`ou=Sales,ou=People,${slapd.baseDn}`, `ou=Engineering,ou=People,${slapd.baseDn}`];
+    const excluded = `ou=Interns,ou=Engineering,ou=People,${slapd.baseDn}`;
+    let interns = 0;
     const expected = new Set<string>();
     const byUpn = new Map(readPasswordsCsv(slapd.passwordsCsv!).map((p) => [p.userPrincipalName, p]));
     for await (const r of readLdifFile(`${slapd.dir}/directory.ldif`)) {
@@ -58,10 +60,12 @@ describe('LDAP source against a real slapd', { timeout: 240_000 }, () => {
       const uid = String(r.attributes.get('uid')?.[0]);
       const upn = String(r.attributes.get('userprincipalname')?.[0] ?? r.attributes.get('mail')?.[0]);
       const underBase = bases.some((b) => r.dn.toLowerCase().endsWith(b.toLowerCase()));
-      if (underBase && /^[a-m]/.test(uid) && inScope(byUpn.get(upn)!)) expected.add(upn);
+      const intern = r.dn.toLowerCase().endsWith(excluded.toLowerCase());
+      if (intern) interns++;
+      if (underBase && !intern && /^[a-m]/.test(uid) && inScope(byUpn.get(upn)!)) expected.add(upn);
     }
-    assert.ok(expected.size > 10, `the scope holds users (${expected.size})`);
-    const result = await runCli(['sync', '--source', slapd.url, ...bases.flatMap((b) => ['--base-dn', b]), '--filter', '(|(uid=a*)(uid=b*)(uid=c*)(uid=d*)(uid=e*)(uid=f*)(uid=g*)(uid=h*)(uid=i*)(uid=j*)(uid=k*)(uid=l*)(uid=m*))', '--bind-dn', slapd.syncDn, '--target', `sqlite:${dir.file('t.db')}`, '--state', dir.file('s.db')], { env: env(slapd.syncPassword) });
+    assert.ok(expected.size > 10 && interns > 0, `the scope holds users (${expected.size}) and there are interns to leave out (${interns})`);
+    const result = await runCli(['sync', '--source', slapd.url, ...bases.flatMap((b) => ['--base-dn', b]), '--filter', '(|(uid=a*)(uid=b*)(uid=c*)(uid=d*)(uid=e*)(uid=f*)(uid=g*)(uid=h*)(uid=i*)(uid=j*)(uid=k*)(uid=l*)(uid=m*))', '--exclude-ou', excluded, '--bind-dn', slapd.syncDn, '--target', `sqlite:${dir.file('t.db')}`, '--state', dir.file('s.db')], { env: env(slapd.syncPassword) });
     assert.equal(result.code, 0, result.stderr);
     using store = TenantStore.open(dir.file('t.db'));
     assert.deepEqual(new Set([...store.users()].map((u) => u.userPrincipalName)), expected);

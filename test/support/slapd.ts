@@ -105,10 +105,6 @@ export function ldapProgram(name: string): string | undefined {
   return undefined;
 }
 
-/** Whether slapd and slapadd are installed (for `{ skip }` in tests that cannot run without them). */
-export function slapdInstalled(): boolean {
-  return ldapProgram('slapd') !== undefined && ldapProgram('slapadd') !== undefined;
-}
 
 // Every slapd child still running is killed when the test process exits (however it exits
 // normally), and the temp directory of every harness not disposed is removed (a big directory's
