@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { FatalError } from '../errors.ts';
+import { inputFileError } from '../util/file-errors.ts';
 import { NT_HASH_BYTES } from '../phs/credential.ts';
 import type { HashLookup } from './map-entry.ts';
 
@@ -158,11 +158,7 @@ async function* fileLines(path: string, signal: AbortSignal | undefined): AsyncG
     }
     if (carryLength > 0 || tooLong) yield take(Buffer.alloc(0));
   } catch (err) {
-    if (!(err instanceof Error) || err.name === 'AbortError') throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new FatalError('SOURCE_NOT_FOUND', `hashes file not found: ${path}`, { cause: err });
-    if (typeof code === 'string') throw new FatalError('SOURCE_UNREADABLE', `cannot read hashes file ${path}: ${err.message}`, { cause: err });
-    throw err;
+    throw inputFileError(err, 'hashes file', path);
   } finally {
     for (const part of carry) part.fill(0);
   }

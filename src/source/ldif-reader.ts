@@ -7,6 +7,7 @@
  * Error messages name lines and attributes but never echo values: the input carries password hashes.
  */
 import { createReadStream } from 'node:fs';
+import { inputFileError } from '../util/file-errors.ts';
 import { FatalError, PhsyncError } from '../errors.ts';
 import { BLANK, DEFAULT_MAX_LINE_BYTES, END, LdifLineSplitter, NEED_INPUT } from './ldif-line-splitter.ts';
 
@@ -74,11 +75,7 @@ async function* fileChunks(path: string, signal: AbortSignal | undefined): Async
   try {
     for await (const chunk of stream) yield chunk as Buffer;
   } catch (err) {
-    if (!(err instanceof Error) || err.name === 'AbortError') throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new FatalError('SOURCE_NOT_FOUND', `LDIF file not found: ${path}`, { cause: err });
-    if (typeof code === 'string') throw new FatalError('SOURCE_UNREADABLE', `cannot read LDIF file ${path}: ${err.message}`, { cause: err });
-    throw err;
+    throw inputFileError(err, 'LDIF file', path);
   }
 }
 
