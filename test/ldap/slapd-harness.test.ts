@@ -165,6 +165,7 @@ describe(`slapd harness: ${USERS} generated users, TLS, size limit ${SIZE_LIMIT}
     // ldaps comes back on its port too.
     assert.ok(slapd.ldapsUrl !== undefined && slapd.caFile !== undefined);
     await using tls = await bound(slapd.ldapsUrl, slapd.syncDn, slapd.syncPassword, readFileSync(slapd.caFile));
+    assert.equal(tls.isBound, true);
   });
 
   it('stop() then restart() works as well', async () => {
