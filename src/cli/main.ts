@@ -6,6 +6,7 @@ import { fixtureCommand, fixtureOptions } from './fixture-command.ts';
 import { signinCommand, signinOptions } from './signin-command.ts';
 import { statusCommand, statusOptions } from './status-command.ts';
 import { syncCommand, syncOptions } from './sync-command.ts';
+import { tenantCommands } from './tenant-command.ts';
 
 /** Runs a command and turns its outcome into the documented exit code; fatal errors get one line. */
 async function run(command: () => Promise<number>): Promise<void> {
@@ -26,6 +27,7 @@ await yargs(hideBin(process.argv))
   .command('signin', 'sign a user in at the embedded tenant (password on stdin)', signinOptions, (args) => run(() => signinCommand(args)))
   .command('status', 'show the last runs recorded in a state store', statusOptions, (args) => run(() => statusCommand(args)))
   .command('fixture', 'write a synthetic directory with known passwords', fixtureOptions, (args) => run(() => fixtureCommand(args)))
+  .command('tenant', 'run the cloud side: tenant serve (the HTTP API)', (y) => tenantCommands(y, run))
   .demandCommand(1, 'name a command: sync, signin, status or fixture')
   .strict()
   .help()

@@ -5,7 +5,8 @@ import type { TenantStore } from './tenant-store.ts';
 
 export type SignInResult =
   | { readonly ok: true; readonly forceChangePassword: boolean }
-  | { readonly ok: false; readonly reason: 'unknown-user' | 'disabled' | 'wrong-password' };
+  /** 'refused': a remote tenant, which by design never says which of the others it was. */
+  | { readonly ok: false; readonly reason: 'unknown-user' | 'disabled' | 'wrong-password' | 'refused' };
 
 // Unknown users cost the same PBKDF2 as known ones, so response time does not tell who exists.
 const DECOY_SALT = Buffer.alloc(10);
