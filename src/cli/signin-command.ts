@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { FatalError } from '../errors.ts';
+import { readCaFile } from '../util/read-ca-file.ts';
 import { isLoopback } from '../tenant/http/listen-address.ts';
 import { signInOverHttp } from '../tenant/http/signin-client.ts';
 import { signIn } from '../tenant/sign-in.ts';
@@ -33,14 +34,7 @@ async function signInAt(args: SigninArgs, password: string): Promise<SignInResul
   } catch {
     throw new FatalError('TENANT_URL_INVALID', `--tenant ${args.tenant} is not a URL`);
   }
-  let ca: Buffer | undefined;
-  if (args['tls-ca'] !== undefined) {
-    try {
-      ca = readFileSync(args['tls-ca']);
-    } catch (err) {
-      throw new FatalError('TLS_FILE_UNREADABLE', `--tls-ca ${args['tls-ca']}: ${(err as { code?: string }).code ?? String(err)}`, { cause: err });
-    }
-  }
+  const ca = args['tls-ca'] === undefined ? undefined : readCaFile(args['tls-ca']);
   if (args['tls-insecure']) process.stderr.write('phsync: warning: --tls-insecure: the tenant\'s certificate is not verified, so anyone in between can read the password\n');
   if (url.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[|\]$/gu, ''))) {
     process.stderr.write('phsync: warning: the password crosses the network unencrypted (http://); use an https:// tenant\n');

@@ -12,6 +12,9 @@ import { EngineLock } from '../state/engine-lock.ts';
 import { StateStore } from '../state/state-store.ts';
 import type { CredentialTarget } from '../target/credential-target.ts';
 import { TARGET_FORMS, openTarget } from '../target/open-target.ts';
+import type { OpenTargetOptions } from '../target/open-target.ts';
+import { readSecret } from './read-secret.ts';
+import { readCaFile } from '../util/read-ca-file.ts';
 import { DEFAULT_RETRY } from '../util/retry-policy.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatSummary } from './format-summary.ts';
@@ -20,11 +23,15 @@ import { shutdownSignal } from './shutdown-signal.ts';
 import { readBindPassword, sourceOptions, sourcesFromArgs } from './source-options.ts';
 
 const DEFAULT_TARGET = 'sqlite:./phsync-tenant.db';
+const TARGET_TOKEN_ENV = 'PHSYNC_TARGET_TOKEN';
 const DEFAULT_STATE = './phsync-state.db';
 
 export function syncOptions<T>(y: Argv<T>) {
   return sourceOptions(y)
     .option('target', { type: 'string', defaultDescription: DEFAULT_TARGET, describe: `where credentials go: ${TARGET_FORMS}` })
+    .option('target-token-file', { type: 'string', describe: `file holding the tenant API's bearer token (else ${TARGET_TOKEN_ENV}); never the command line` })
+    .option('target-ca', { type: 'string', describe: 'CA certificate(s) (PEM) that sign the tenant\'s certificate' })
+    .option('target-insecure', { type: 'boolean', default: false, describe: 'do not verify the tenant\'s certificate (prints a warning)' })
     .option('state', { type: 'string', defaultDescription: DEFAULT_STATE, describe: 'state store (SQLite)' })
     .option('kernel', { choices: ['auto', 'node', 'wasm'] as const, default: 'auto' as const, describe: 'PBKDF2 kernel; auto measures and picks the fastest' })
     .option('workers', { type: 'number', default: availableParallelism(), defaultDescription: 'one per core', describe: 'hash worker threads' })
@@ -58,7 +65,7 @@ export async function syncCommand(args: SyncArgs): Promise<number> {
   const lock = args['dry-run'] ? undefined : EngineLock.acquire(statePath);
   try {
     using state = StateStore.open(statePath);
-    const target = await openTarget(targetSpec);
+    const target = await openTarget(targetSpec, targetOptions(args, targetSpec));
     try {
       const pool = await HashPool.create({ workers, kernel: args.kernel, iterations: DEFAULT_ITERATIONS });
       const summaries: SyncSummary[] = [];
@@ -78,6 +85,21 @@ export async function syncCommand(args: SyncArgs): Promise<number> {
   } finally {
     lock?.release();
   }
+}
+
+/** Token and TLS settings for an HTTP target; the token from a file or the environment, never argv. */
+function targetOptions(args: SyncArgs, spec: string): OpenTargetOptions {
+  const http = /^https?:\/\//i.test(spec);
+  if (!http) {
+    if (args['target-token-file'] !== undefined || args['target-ca'] !== undefined || args['target-insecure']) {
+      throw new FatalError('OPTION_INVALID', '--target-token-file, --target-ca and --target-insecure are for an http(s):// target');
+    }
+    return {};
+  }
+  const token = readSecret({ file: args['target-token-file'], env: TARGET_TOKEN_ENV, what: 'target token', warn });
+  if (args['target-insecure']) warn(`warning: the TLS certificate of ${new URL(spec).origin} is not verified (--target-insecure): anyone on the path can read the credentials`);
+  const ca = args['target-ca'] === undefined ? undefined : readCaFile(args['target-ca']);
+  return { token: token?.trim(), ca, insecure: args['target-insecure'] };
 }
 
 interface RunContext {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { SourceConfig } from '../config/config-types.ts';
-import { FatalError } from '../errors.ts';
+import { readCaFile } from '../util/read-ca-file.ts';
 import type { RetryPolicy } from '../util/retry-policy.ts';
 import type { UserSource } from './directory-user.ts';
 import { readHashesFile } from './hashes-file.ts';
@@ -36,14 +35,7 @@ export async function createSource(config: SourceConfig, ctx: SourceContext): Pr
   const common = { name: config.name, mapping: config.mapping, signal: ctx.signal, ...(hashes === undefined ? {} : { hashes }), ...(isExcluded === undefined ? {} : { isExcluded }) };
   if (config.kind === 'ldif') return { source: new LdifSource({ ...common, path: config.path }), close };
 
-  let tlsCa: Buffer | undefined;
-  if (config.tlsCa !== undefined) {
-    try {
-      tlsCa = readFileSync(config.tlsCa);
-    } catch (err) {
-      throw new FatalError('TLS_CA_UNREADABLE', `cannot read the CA file ${config.tlsCa}: ${(err as { code?: string }).code ?? String(err)}`, { cause: err });
-    }
-  }
+  const tlsCa = config.tlsCa === undefined ? undefined : readCaFile(config.tlsCa);
   if (config.tlsInsecure) ctx.warn(`warning: TLS certificates of ${config.url} are not verified (--tls-insecure): anyone on the path can read the NT hashes`);
   const source = new LdapSource({
     ...common,
