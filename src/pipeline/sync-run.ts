@@ -29,6 +29,8 @@ export interface SyncRunOptions {
   /** Batches hashed or being written at once; bounds memory, and makes a slow pool slow the reader. */
   readonly maxBatchesInFlight: number;
   readonly dryRun: boolean;
+  /** A full sync reads every user in scope; a delta cycle only what changed since the watermark. */
+  readonly kind?: 'full' | 'delta';
   readonly signal?: AbortSignal;
   readonly onProgress?: (counts: Readonly<SyncCounts>) => void;
 }
@@ -49,7 +51,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
   let fatal: unknown;
   let batch: HashBatch | undefined;
 
-  const runId = options.dryRun ? 0 : state.beginRun('full', source.name, target.id);
+  const runId = options.dryRun ? 0 : state.beginRun(options.kind ?? 'full', source.name, target.id);
 
   const record = (status: UserStatus): void => {
     if (!options.dryRun) state.recordStatus(status);

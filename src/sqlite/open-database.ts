@@ -49,8 +49,13 @@ export interface VersionedSchema {
   /** The key/value table that holds `schema_version`. */
   readonly metaTable: string;
   readonly version: number;
-  /** The store's tables, created when missing. */
+  /** The store's tables at `version`, created when missing (a new store). */
   readonly ddl: string;
+  /**
+   * Steps that bring an existing store from version N-1 to N, keyed by N. Applied in order, in one
+   * transaction with the version bump, so a store is never left half-migrated.
+   */
+  readonly migrations?: Readonly<Record<number, string>>;
 }
 
 /**
@@ -62,12 +67,23 @@ export function openVersionedDatabase(path: string, schema: VersionedSchema): Sq
   try {
     db.exec(`CREATE TABLE IF NOT EXISTS ${schema.metaTable} (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT`);
     const row = db.prepare(`SELECT value FROM ${schema.metaTable} WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-    if (row === undefined) {
-      db.prepare(`INSERT INTO ${schema.metaTable} (key, value) VALUES ('schema_version', ?)`).run(String(schema.version));
-    } else if (Number(row.value) > schema.version) {
-      throw new FatalError('STORE_SCHEMA_NEWER', `${schema.what} ${path} has schema version ${row.value}; this phsync understands up to ${schema.version}. Use a newer phsync.`);
+    const found = row === undefined ? undefined : Number(row.value);
+    if (found !== undefined && found > schema.version) {
+      throw new FatalError('STORE_SCHEMA_NEWER', `${schema.what} ${path} has schema version ${row!.value}; this phsync understands up to ${schema.version}. Use a newer phsync.`);
     }
-    db.exec(schema.ddl);
+    db.transaction(() => {
+      if (found === undefined) {
+        db.exec(schema.ddl);
+        db.prepare(`INSERT INTO ${schema.metaTable} (key, value) VALUES ('schema_version', ?)`).run(String(schema.version));
+        return;
+      }
+      for (let v = found + 1; v <= schema.version; v++) {
+        const step = schema.migrations?.[v];
+        if (step === undefined) throw new FatalError('STORE_SCHEMA_UNKNOWN', `${schema.what} ${path}: no way from schema version ${v - 1} to ${v}`);
+        db.exec(step);
+      }
+      db.prepare(`UPDATE ${schema.metaTable} SET value = ? WHERE key = 'schema_version'`).run(String(schema.version));
+    })();
     return db;
   } catch (err) {
     db.close();

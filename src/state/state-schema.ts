@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS synced (
   force_change  INTEGER NOT NULL,
   run_id        INTEGER NOT NULL,
   synced_at     INTEGER NOT NULL,
+  -- 1 once the target has been told the user is disabled (or out of scope): sign-in refused there.
+  disabled      INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (target, source, anchor)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (
@@ -51,4 +53,40 @@ CREATE TABLE IF NOT EXISTS batches (
 ) STRICT;
 `;
 
-export const STATE_SCHEMA: VersionedSchema = Object.freeze({ what: 'state store', metaTable: 'meta', version: 1, ddl: STATE_DDL });
+/** What a cycle touched, per user, for `phsync explain`; pruned after the retention period. */
+const USER_EVENTS_DDL = `
+CREATE TABLE IF NOT EXISTS user_events (
+  id        INTEGER PRIMARY KEY,
+  run_id    INTEGER NOT NULL,
+  source    TEXT    NOT NULL,
+  anchor    TEXT    NOT NULL,
+  upn       TEXT,
+  status    TEXT    NOT NULL,
+  reason    TEXT,
+  message   TEXT,
+  at        INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS user_events_by_user ON user_events (source, anchor, at);
+CREATE INDEX IF NOT EXISTS user_events_by_upn ON user_events (upn COLLATE NOCASE, at);
+CREATE INDEX IF NOT EXISTS user_events_by_time ON user_events (at);
+`;
+
+/** Per source: where the last successful cycle got to, and the scope it ran with. */
+const WATERMARKS_DDL = `
+CREATE TABLE IF NOT EXISTS watermarks (
+  source        TEXT    PRIMARY KEY,
+  kind          TEXT    NOT NULL,
+  value         TEXT    NOT NULL,
+  scope_hash    TEXT    NOT NULL,
+  full_scan_at  INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+) STRICT;
+`;
+
+export const STATE_SCHEMA: VersionedSchema = Object.freeze({
+  what: 'state store',
+  metaTable: 'meta',
+  version: 2,
+  ddl: STATE_DDL + USER_EVENTS_DDL + WATERMARKS_DDL,
+  migrations: Object.freeze({ 2: `ALTER TABLE synced ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;${USER_EVENTS_DDL}${WATERMARKS_DDL}` }),
+});
