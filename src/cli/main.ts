@@ -5,6 +5,7 @@ import { EXIT } from './exit-codes.ts';
 import { fixtureCommand, fixtureOptions } from './fixture-command.ts';
 import { signinCommand, signinOptions } from './signin-command.ts';
 import { statusCommand, statusOptions } from './status-command.ts';
+import { runCommand, runOptions } from './run-command.ts';
 import { syncCommand, syncOptions } from './sync-command.ts';
 import { tenantCommands } from './tenant-command.ts';
 
@@ -23,7 +24,8 @@ async function run(command: () => Promise<number>): Promise<void> {
 await yargs(hideBin(process.argv))
   .scriptName('phsync')
   .usage('$0 <command> [options]\n\nPassword hash synchronization: directory NT hashes to salted PBKDF2 credentials at a cloud tenant.')
-  .command('sync', 'run a full password hash sync', syncOptions, (args) => run(() => syncCommand(args)))
+  .command('sync', 'run one sync cycle: full, or delta when an earlier cycle allows', syncOptions, (args) => run(() => syncCommand(args)))
+  .command('run', 'keep the tenant current: a full sync, then a delta cycle every interval', runOptions, (args) => run(() => runCommand(args)))
   .command('signin', 'sign a user in at the embedded tenant (password on stdin)', signinOptions, (args) => run(() => signinCommand(args)))
   .command('status', 'show the last runs recorded in a state store', statusOptions, (args) => run(() => statusCommand(args)))
   .command('fixture', 'write a synthetic directory with known passwords', fixtureOptions, (args) => run(() => fixtureCommand(args)))

@@ -15,10 +15,14 @@ export interface SourceContext {
   readonly warn: (message: string) => void;
   readonly retry?: RetryPolicy;
   readonly timeoutMs?: number;
+  /** A delta cycle's filter clause (LDAP only). */
+  readonly changedSince?: string;
 }
 
 export interface OpenedSource {
   readonly source: UserSource;
+  /** Active Directory's highestCommittedUSN now (LDAP sources only). */
+  readonly highestCommittedUsn?: () => Promise<string>;
   /** Forgets what the source holds in memory (hash-export files). */
   close(): void;
 }
@@ -42,6 +46,7 @@ export async function createSource(config: SourceConfig, ctx: SourceContext): Pr
     url: config.url,
     baseDns: config.baseDns,
     filter: ldapFilterFor(config),
+    ...(ctx.changedSince === undefined ? {} : { changedSince: ctx.changedSince }),
     bindDn: config.bindDn,
     bindPassword: config.bindPassword === undefined ? undefined : ctx.readBindPassword(config.bindPassword),
     startTls: config.startTls,
@@ -53,5 +58,5 @@ export async function createSource(config: SourceConfig, ctx: SourceContext): Pr
     retry: ctx.retry ?? LDAP_DEFAULTS.retry,
     onNotice: ctx.warn,
   });
-  return { source, close };
+  return { source, close, highestCommittedUsn: () => source.highestCommittedUsn() };
 }

@@ -20,6 +20,8 @@ export interface LdapSourceOptions {
   readonly baseDns: readonly string[];
   /** The whole LDAP filter (the preset's, ANDed with the user's). */
   readonly filter: string;
+  /** A delta cycle's clause, such as (entryCSN>=…): only entries changed since the watermark. */
+  readonly changedSince?: string;
   readonly mapping: AttributeMapping;
   /** NT hashes by account name, when the mapping takes them from a hash-export file (AD). */
   readonly hashes?: HashLookup;
@@ -109,7 +111,7 @@ export class LdapSource implements UserSource {
         await this.#connect(client);
         const pages = client.searchPaginated(baseDn, {
           scope: 'sub',
-          filter: o.filter,
+          filter: o.changedSince === undefined ? o.filter : `(&${o.filter}${o.changedSince})`,
           attributes: requestedAttributes(o.mapping),
           explicitBufferAttributes: binaryAttributes(o.mapping),
           paged: { pageSize: o.pageSize },
@@ -145,6 +147,27 @@ export class LdapSource implements UserSource {
       } finally {
         await client.unbind().catch(() => undefined);
       }
+    }
+  }
+
+  /**
+   * Active Directory's highestCommittedUSN from the RootDSE: read at the start of a cycle, it is the
+   * watermark the next delta cycle starts from.
+   */
+  async highestCommittedUsn(): Promise<string> {
+    const o = this.#options;
+    const client = this.#client();
+    try {
+      await this.#connect(client);
+      const { searchEntries } = await client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['highestCommittedUSN'] });
+      const value = searchEntries[0]?.['highestCommittedUSN'];
+      const usn = String(Array.isArray(value) ? value[0] : value ?? '');
+      if (!/^\d+$/.test(usn)) throw new FatalError('LDAP_NO_USN', `${o.url}: the RootDSE has no highestCommittedUSN; is this Active Directory?`);
+      return usn;
+    } catch (err) {
+      throw translateLdapError(err, { url: o.url, ...(o.bindDn === undefined ? {} : { bindDn: o.bindDn }) });
+    } finally {
+      await client.unbind().catch(() => undefined);
     }
   }
 

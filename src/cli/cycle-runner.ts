@@ -1,0 +1,89 @@
+import type { SourceConfig } from '../config/config-types.ts';
+import type { HashPool } from '../hash/hash-pool.ts';
+import { DEFAULT_ITERATIONS } from '../phs/credential.ts';
+import { planCycle } from '../pipeline/cycle-plan.ts';
+import type { CyclePlan, CycleRequest } from '../pipeline/cycle-plan.ts';
+import type { SyncSummary } from '../pipeline/sync-counts.ts';
+import type { SyncPolicy } from '../pipeline/sync-policy.ts';
+import { runSync } from '../pipeline/sync-run.ts';
+import { changeMarkerFor, changedSinceClause, nextWatermark, scopeHash } from '../source/change-tracking.ts';
+import { createSource } from '../source/create-source.ts';
+import type { StateStore } from '../state/state-store.ts';
+import type { WatermarkStore } from '../state/watermark-store.ts';
+import type { CredentialTarget } from '../target/credential-target.ts';
+import { DEFAULT_RETRY } from '../util/retry-policy.ts';
+import { readBindPassword } from './source-options.ts';
+
+/** What every cycle of an engine shares: opened once per process. */
+export interface EngineContext {
+  readonly state: StateStore;
+  readonly watermarks: WatermarkStore;
+  readonly target: CredentialTarget;
+  readonly pool: HashPool;
+  readonly batchSize: number;
+  readonly workers: number;
+  readonly policy: SyncPolicy;
+  readonly dryRun: boolean;
+  readonly signal: AbortSignal;
+  readonly ldapRetries: number;
+  readonly ldapTimeoutMs: number;
+  readonly fullScanEveryMs: number;
+  readonly warn: (message: string) => void;
+}
+
+export interface CycleResult {
+  readonly plan: CyclePlan;
+  readonly summary: SyncSummary;
+}
+
+/**
+ * One cycle for one source: full or delta as planned, then the watermark moves on. It moves after a
+ * cycle that read its source to the end (users that failed keep their error and are read again when
+ * they change or at the next full scan), never after a failed or interrupted one.
+ */
+export async function runCycle(config: SourceConfig, requested: CycleRequest, ctx: EngineContext): Promise<CycleResult> {
+  const marker = changeMarkerFor(config.preset);
+  const hash = scopeHash(config);
+  const saved = ctx.watermarks.get(config.name);
+  const watermark = saved?.kind === marker ? saved : undefined;
+  const startedAt = Date.now();
+  const plan = planCycle({ requested, watermark, scopeHash: hash, tracksChanges: config.kind === 'ldap', now: startedAt, fullScanEveryMs: ctx.fullScanEveryMs });
+  const opened = await createSource(config, {
+    signal: ctx.signal,
+    readBindPassword: (from) => readBindPassword(from, ctx.warn),
+    warn: ctx.warn,
+    retry: { ...DEFAULT_RETRY, maxRetries: ctx.ldapRetries },
+    timeoutMs: ctx.ldapTimeoutMs,
+    ...(plan.kind === 'delta' && watermark !== undefined ? { changedSince: changedSinceClause(marker, watermark.value) } : {}),
+  });
+  try {
+    // Read before the cycle: changes committed while it runs are above it, so the next cycle sees them.
+    const usn = config.kind === 'ldap' && marker === 'usnchanged' && opened.highestCommittedUsn !== undefined ? await opened.highestCommittedUsn() : undefined;
+    const summary = await runSync({
+      source: opened.source,
+      target: ctx.target,
+      state: ctx.state,
+      hasher: ctx.pool,
+      policy: ctx.policy,
+      iterations: DEFAULT_ITERATIONS,
+      batchSize: ctx.batchSize,
+      maxBatchesInFlight: ctx.workers * 2,
+      dryRun: ctx.dryRun,
+      kind: plan.kind,
+      signal: ctx.signal,
+    });
+    const readToTheEnd = summary.status === 'succeeded' || summary.status === 'partial';
+    if (config.kind === 'ldap' && !ctx.dryRun && readToTheEnd) {
+      ctx.watermarks.save({
+        source: config.name,
+        kind: marker,
+        value: nextWatermark(marker, startedAt, usn),
+        scopeHash: hash,
+        fullScanAt: plan.kind === 'full' ? Date.now() : (watermark?.fullScanAt ?? 0),
+      });
+    }
+    return { plan, summary };
+  } finally {
+    opened.close();
+  }
+}
