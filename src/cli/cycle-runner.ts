@@ -28,6 +28,7 @@ export interface EngineContext {
   readonly ldapRetries: number;
   readonly ldapTimeoutMs: number;
   readonly fullScanEveryMs: number;
+  readonly maxOutOfScopeDisables: number;
   readonly warn: (message: string) => void;
 }
 
@@ -70,6 +71,7 @@ export async function runCycle(config: SourceConfig, requested: CycleRequest, ct
       maxBatchesInFlight: ctx.workers * 2,
       dryRun: ctx.dryRun,
       kind: plan.kind,
+      maxOutOfScopeDisables: ctx.maxOutOfScopeDisables,
       signal: ctx.signal,
     });
     const readToTheEnd = summary.status === 'succeeded' || summary.status === 'partial';

@@ -35,6 +35,7 @@ export function engineOptions<T>(y: Argv<T>) {
     .option('batch-size', { type: 'number', default: 256, describe: 'users per hash task and per target write' })
     .option('sync-empty-passwords', { type: 'boolean', default: false, describe: 'also sync users whose password is empty' })
     .option('force-password-change-on-logon', { type: 'boolean', default: false, describe: 'sync "must change password" users, flagged to change it at next sign-in' })
+    .option('max-out-of-scope-disables', { type: 'number', default: 500, describe: 'stop a full sync from disabling more users than this at the target as out of scope (a wrong filter, an empty dump)' })
     .option('full-scan-every', { type: 'string', default: '24h', describe: 'a full scan at least this often, to find users deleted from the directory' })
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout (with several sources: { runs: [...] })' });
 }
@@ -61,6 +62,7 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
   const ldapTimeoutSeconds = integerOption('ldap-timeout', args['ldap-timeout'], 1, 86_400);
   integerOption('page-size', args['page-size'], 1, 100_000);
   const fullScanEveryMs = parseDuration('full-scan-every', args['full-scan-every']);
+  const maxOutOfScopeDisables = integerOption('max-out-of-scope-disables', args['max-out-of-scope-disables'], 0, 100_000_000);
   const dryRun = args['dry-run'] === true;
   const config = await sourcesFromArgs(args);
   const targetSpec = args.target ?? config.target ?? DEFAULT_TARGET;
@@ -100,6 +102,7 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
       ldapRetries,
       ldapTimeoutMs: ldapTimeoutSeconds * 1000,
       fullScanEveryMs,
+      maxOutOfScopeDisables,
       warn,
     };
     return { config, ctx, [Symbol.asyncDispose]: close };

@@ -16,6 +16,7 @@ export function formatSummary(summary: SyncSummary): string {
     `  target        ${summary.target}`,
     `  users scanned ${c.scanned}${c.passedOver > 0 ? ` (and ${c.passedOver} entries that are not users)` : ''}`,
     `  synced        ${c.synced}`,
+    `  disabled      ${c.disabledAtTarget} at the target (disabled in the directory or out of scope: sign-in refused)`,
     `  skipped       ${total(c.skipped)}${byKey(c.skipped)}`,
     `  failed        ${total(c.failed)}${byKey(c.failed)}`,
     `  hashed        ${c.hashed} in ${c.batches} batches (kernel ${summary.kernel}, ${summary.workers} workers)`,

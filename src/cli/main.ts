@@ -4,6 +4,7 @@ import { PhsyncError, errorMessage } from '../errors.ts';
 import { EXIT } from './exit-codes.ts';
 import { fixtureCommand, fixtureOptions } from './fixture-command.ts';
 import { signinCommand, signinOptions } from './signin-command.ts';
+import { explainCommand, explainOptions } from './explain-command.ts';
 import { statusCommand, statusOptions } from './status-command.ts';
 import { runCommand, runOptions } from './run-command.ts';
 import { syncCommand, syncOptions } from './sync-command.ts';
@@ -28,6 +29,7 @@ await yargs(hideBin(process.argv))
   .command('run', 'keep the tenant current: a full sync, then a delta cycle every interval', runOptions, (args) => run(() => runCommand(args)))
   .command('signin', 'sign a user in at the embedded tenant (password on stdin)', signinOptions, (args) => run(() => signinCommand(args)))
   .command('status', 'show the last runs recorded in a state store', statusOptions, (args) => run(() => statusCommand(args)))
+  .command('explain', 'explain one user: its status, where it is synced, what the last cycles did to it', explainOptions, (args) => run(() => explainCommand(args)))
   .command('fixture', 'write a synthetic directory with known passwords', fixtureOptions, (args) => run(() => fixtureCommand(args)))
   .command('tenant', 'run the cloud side: tenant serve (the HTTP API)', (y) => tenantCommands(y, run))
   .demandCommand(1, 'name a command: sync, signin, status or fixture')

@@ -24,18 +24,35 @@ export class SeenAnchors {
   }
 
   add(source: string, anchor: string, dn: string): Sighting {
-    // The source's length keeps ("a", "bc") apart from ("ab", "c").
-    const digest = hash('sha256', `${this.#key}${source.length}:${source}${anchor}`, 'buffer');
+    const [a, b, c, d] = this.#digest(source, anchor);
     const dnDigest = hash('sha256', `${this.#key}${dn.toLowerCase()}`, 'buffer').readUInt32LE(0);
-    // A zero first word marks an empty slot, so a digest never has one.
-    const a = digest.readUInt32LE(0) || 1;
-    const found = this.#insert(a, digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12), dnDigest);
+    const found = this.#insert(a, b, c, d, dnDigest);
     if (found === undefined) {
       this.#size++;
       if (this.#size * 2 > this.#mask + 1) this.#grow();
       return 'new';
     }
     return found === dnDigest ? 'again' : 'duplicate';
+  }
+
+  /** Whether this (source, anchor) was added in this run, under any DN. */
+  has(source: string, anchor: string): boolean {
+    const [a, b, c, d] = this.#digest(source, anchor);
+    const slots = this.#slots;
+    for (let i = b & this.#mask; ; i = (i + 1) & this.#mask) {
+      const at = i * SLOT_WORDS;
+      const first = slots[at]!;
+      if (first === 0) return false;
+      if (first === a && slots[at + 1] === b && slots[at + 2] === c && slots[at + 3] === d) return true;
+    }
+  }
+
+  /** The 128-bit keyed digest of (source, anchor), as four words. */
+  #digest(source: string, anchor: string): [number, number, number, number] {
+    // The source's length keeps ("a", "bc") apart from ("ab", "c").
+    const digest = hash('sha256', `${this.#key}${source.length}:${source}${anchor}`, 'buffer');
+    // A zero first word marks an empty slot, so a digest never has one.
+    return [digest.readUInt32LE(0) || 1, digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12)];
   }
 
   /** Inserts, or returns the DN digest stored with an anchor already there. */

@@ -10,8 +10,16 @@ export interface SyncCounts {
   synced: number;
   /** NT hashes turned into credentials. */
   hashed: number;
-  /** Users not sent, by reason: unchanged, disabled, empty-password, temporary-password, target-newer. */
+  /**
+   * Users not sent a credential, by reason: unchanged, disabled, out-of-scope, empty-password,
+   * temporary-password, target-newer.
+   */
   skipped: Record<string, number>;
+  /**
+   * Users the target was told are disabled (sign-in refused) in this run: disabled in the directory,
+   * or held by the target but no longer in scope. Each is also counted in `skipped` by its reason.
+   */
+  disabledAtTarget: number;
   /** Users that failed, by error code. */
   failed: Record<string, number>;
   batches: number;
@@ -21,7 +29,7 @@ export interface SyncCounts {
 }
 
 export function emptyCounts(): SyncCounts {
-  return { scanned: 0, passedOver: 0, synced: 0, hashed: 0, skipped: {}, failed: {}, batches: 0, recoveredBatches: 0, droppedBatches: 0 };
+  return { scanned: 0, passedOver: 0, synced: 0, hashed: 0, skipped: {}, disabledAtTarget: 0, failed: {}, batches: 0, recoveredBatches: 0, droppedBatches: 0 };
 }
 
 export function bump(table: Record<string, number>, key: string, by = 1): void {

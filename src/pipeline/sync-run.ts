@@ -3,8 +3,12 @@ import { FatalError, PhsyncError, errorMessage } from '../errors.ts';
 import type { DirectoryUser, InvalidUser, UserSource } from '../source/directory-user.ts';
 import type { StateStore } from '../state/state-store.ts';
 import type { RunStatus, UserStatus } from '../state/state-types.ts';
+import type { CredentialItem } from '../target/credential-batch.ts';
 import type { CredentialTarget } from '../target/credential-target.ts';
+import { DisableBatch } from './disable-batch.ts';
+import type { DisableMember } from './disable-batch.ts';
 import { HashBatch } from './hash-batch.ts';
+import type { BatchMember } from './hash-batch.ts';
 import { SeenAnchors } from './seen-anchors.ts';
 import { bump, emptyCounts, total } from './sync-counts.ts';
 import type { SyncCounts, SyncSummary, UserError } from './sync-counts.ts';
@@ -29,27 +33,44 @@ export interface SyncRunOptions {
   /** Batches hashed or being written at once; bounds memory, and makes a slow pool slow the reader. */
   readonly maxBatchesInFlight: number;
   readonly dryRun: boolean;
-  /** A full sync reads every user in scope; a delta cycle only what changed since the watermark. */
+  /**
+   * A full sync reads every user in scope; a delta cycle only what changed since the watermark. Only
+   * a full sync that read its source to the end disables at the target the users it did not see.
+   */
   readonly kind?: 'full' | 'delta';
+  /** At most this many users disabled as out of scope in one full run; more stops that step (default 500). */
+  readonly maxOutOfScopeDisables?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (counts: Readonly<SyncCounts>) => void;
 }
 
 const MAX_REPORTED_ERRORS = 50;
+export const DEFAULT_MAX_OUT_OF_SCOPE_DISABLES = 500;
+/** A disable member's fingerprint: not used, since acknowledging a disable keeps the stored one. */
+const NO_FINGERPRINT = Buffer.alloc(0);
 
 /**
  * One full password sync: source → scope and change filter → batches → hash pool → target → acks.
  * The orchestrator; every stage it calls lives in its own file.
+ *
+ * A user read as disabled that the target holds enabled gets a disable item (no hashing: the target
+ * keeps its credential and refuses sign-in); after a full sync that read its source to the end, so
+ * does every user the target holds for this source that the run did not see (out of scope).
  */
 export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
   const { source, target, state, hasher, policy } = options;
   const started = performance.now();
-  const runStartedAt = new Date().toISOString();
+  const runStartedMs = Date.now();
+  const runStartedAt = new Date(runStartedMs).toISOString();
+  // A disable, or a credential that enables a user again, is a change observed in this run: it must
+  // not look older than the disable (or credential) it follows, which an earlier run sent.
+  const observedAt = (passwordChangedAt: number | undefined): string => new Date(Math.max(runStartedMs, passwordChangedAt ?? 0)).toISOString();
   const counts = emptyCounts();
   const errors: UserError[] = [];
   const inFlight = new Set<Promise<void>>();
   let fatal: unknown;
   let batch: HashBatch | undefined;
+  let disables: DisableBatch | undefined;
 
   const runId = options.dryRun ? 0 : state.beginRun(options.kind ?? 'full', source.name, target.id);
 
@@ -72,37 +93,50 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     await recoverInFlight(state, target, runId, counts);
   }
 
-  const ship = async (full: HashBatch): Promise<void> => {
+  const ship = async (full: HashBatch | DisableBatch): Promise<void> => {
     const batchId = randomUUID();
     state.recordBatch(runId, target.id, batchId, full.members);
-    const count = full.members.length;
-    let hashed: { salts: Uint8Array; hashes: Uint8Array };
-    try {
-      // No abort signal here: a batch already taken from the source is finished, even on SIGTERM.
-      hashed = await hasher.hash(full.takeNtHashes(), count);
-    } catch (err) {
-      state.dropBatch(batchId);
-      const code = err instanceof PhsyncError ? err.code : 'HASH_FAILED';
-      for (const m of full.members) fail(m.anchor, new PhsyncError(code, `hashing failed: ${errorMessage(err)}`), m);
-      return;
+    let items: CredentialItem[];
+    if (full instanceof HashBatch) {
+      const count = full.members.length;
+      let hashed: { salts: Uint8Array; hashes: Uint8Array };
+      try {
+        // No abort signal here: a batch already taken from the source is finished, even on SIGTERM.
+        hashed = await hasher.hash(full.takeNtHashes(), count);
+      } catch (err) {
+        state.dropBatch(batchId);
+        const code = err instanceof PhsyncError ? err.code : 'HASH_FAILED';
+        for (const m of full.members) fail(m.anchor, new PhsyncError(code, `hashing failed: ${errorMessage(err)}`), m);
+        return;
+      }
+      counts.hashed += count;
+      items = full.items(hashed.salts, hashed.hashes, options.iterations);
+    } else {
+      items = full.items();
     }
-    counts.hashed += count;
-    const items = full.items(hashed.salts, hashed.hashes, options.iterations);
     const results = await target.write({ batchId, source: source.name, items });
-    const acked = state.ackBatch(batchId, target.id, runId, results);
-    counts.synced += acked.applied;
-    if (acked.stale > 0) bump(counts.skipped, 'target-newer', acked.stale);
+    state.ackBatch(batchId, target.id, runId, results);
     results.forEach((result, i) => {
-      if (result.status !== 'invalid') return;
-      const member = full.members[i]!;
-      bump(counts.failed, 'TARGET_REJECTED');
-      if (errors.length < MAX_REPORTED_ERRORS) errors.push({ origin: member.anchor, code: 'TARGET_REJECTED', message: result.reason });
+      const member: BatchMember = full.members[i]!;
+      if (result.status === 'applied') {
+        if (member.disableReason === undefined) {
+          counts.synced++;
+        } else {
+          counts.disabledAtTarget++;
+          bump(counts.skipped, member.disableReason);
+        }
+      } else if (result.status === 'stale') {
+        bump(counts.skipped, 'target-newer');
+      } else {
+        bump(counts.failed, 'TARGET_REJECTED');
+        if (errors.length < MAX_REPORTED_ERRORS) errors.push({ origin: member.anchor, code: 'TARGET_REJECTED', message: result.reason });
+      }
     });
-    counts.batches++;
+    if (full instanceof HashBatch) counts.batches++;
     options.onProgress?.(counts);
   };
 
-  const dispatch = async (full: HashBatch): Promise<void> => {
+  const dispatch = async (full: HashBatch | DisableBatch): Promise<void> => {
     while (inFlight.size >= options.maxBatchesInFlight) await Promise.race(inFlight);
     const task = ship(full).catch((err: unknown) => {
       fatal ??= err;
@@ -111,9 +145,21 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     inFlight.add(tracked);
   };
 
+  const disable = async (member: DisableMember): Promise<void> => {
+    disables ??= new DisableBatch(options.batchSize);
+    disables.add(member);
+    if (disables.full) {
+      const full = disables;
+      disables = undefined;
+      await dispatch(full);
+    }
+  };
+
   // Users are screened in windows: one state-store transaction per window instead of one per user.
   let window: DirectoryUser[] = [];
   const seen = new SeenAnchors();
+  // Users read but invalid (a bad hash, no sign-in name…) are still in scope: not disabled for it.
+  const seenInvalid = new SeenAnchors();
   const screenWindow = async (): Promise<void> => {
     const users = window;
     window = [];
@@ -129,13 +175,28 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
         continue;
       }
       const reason = skipReason(user, policy);
+      if (reason === 'disabled' && synced !== undefined && !synced.disabled && !options.dryRun) {
+        user.ntHash.fill(0);
+        await disable({
+          source: user.source,
+          anchor: user.anchor,
+          // As the target knows the user: a disable item changes nothing there but the flag.
+          userPrincipalName: synced.userPrincipalName,
+          fingerprint: synced.fingerprint,
+          forceChange: synced.forceChange,
+          disabled: true,
+          changedAt: observedAt(user.passwordChangedAt),
+          disableReason: 'disabled',
+        });
+        continue;
+      }
       if (reason !== undefined) {
         user.ntHash.fill(0);
         skip(user, reason);
         continue;
       }
       const fingerprint = state.fingerprint(user.ntHash);
-      if (synced !== undefined && synced.fingerprint.equals(fingerprint) && synced.userPrincipalName === user.userPrincipalName && synced.forceChange === user.mustChangePassword) {
+      if (synced !== undefined && !synced.disabled && synced.fingerprint.equals(fingerprint) && synced.userPrincipalName === user.userPrincipalName && synced.forceChange === user.mustChangePassword) {
         user.ntHash.fill(0);
         skip(user, 'unchanged');
         continue;
@@ -153,7 +214,12 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
         fingerprint,
         forceChange: user.mustChangePassword,
         disabled: user.disabled,
-        changedAt: user.passwordChangedAt === undefined ? runStartedAt : new Date(user.passwordChangedAt).toISOString(),
+        changedAt:
+          synced?.disabled === true
+            ? observedAt(user.passwordChangedAt)
+            : user.passwordChangedAt === undefined
+              ? runStartedAt
+              : new Date(user.passwordChangedAt).toISOString(),
       });
       if (batch.full) {
         await dispatch(batch);
@@ -163,12 +229,47 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
   };
   const stopping = (): boolean => fatal !== undefined || options.signal?.aborted === true;
 
+  // Every user the target holds enabled for this source that this run did not read has left the
+  // scope (deleted, moved out of the base DNs or filter, no longer a user): disabled at the target.
+  const leftScope = (held: { anchor: string; disabled: boolean }): boolean => !held.disabled && !seen.has(source.name, held.anchor) && !seenInvalid.has(source.name, held.anchor);
+  const disableOutOfScope = async (): Promise<void> => {
+    // Accidental-disable prevention, as the reference system's accidental-delete threshold: a wrong
+    // filter or an empty dump would otherwise lock everyone out of the cloud in one cycle.
+    let leaving = 0;
+    for (const held of state.syncedAnchors(target.id, source.name)) if (leftScope(held)) leaving++;
+    const limit = options.maxOutOfScopeDisables ?? DEFAULT_MAX_OUT_OF_SCOPE_DISABLES;
+    if (leaving > limit) {
+      bump(counts.failed, 'MASS_DISABLE_PREVENTED');
+      errors.push({ origin: source.name, code: 'MASS_DISABLE_PREVENTED', message: `${leaving} users would be disabled at the target as out of scope, more than the limit of ${limit}: check the scope (base DNs, filter, the source file); if it is right, allow it once with --max-out-of-scope-disables ${leaving}` });
+      return;
+    }
+    for (const held of state.syncedAnchors(target.id, source.name)) {
+      if (stopping()) return;
+      if (!leftScope(held)) continue;
+      if (options.dryRun) {
+        bump(counts.skipped, 'out-of-scope');
+        continue;
+      }
+      await disable({
+        source: source.name,
+        anchor: held.anchor,
+        userPrincipalName: held.userPrincipalName,
+        fingerprint: NO_FINGERPRINT,
+        forceChange: false,
+        disabled: true,
+        changedAt: runStartedAt,
+        disableReason: 'out-of-scope',
+      });
+    }
+  };
+
   try {
     for await (const item of source) {
       if (stopping()) break;
       counts.scanned++;
       if (item.kind === 'invalid') {
         const bad: InvalidUser = item.invalid;
+        if (bad.anchor !== undefined) seenInvalid.add(bad.source, bad.anchor, '');
         fail(bad.origin, bad.error, bad);
         continue;
       }
@@ -177,6 +278,13 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     }
     if (!stopping()) await screenWindow();
     if (batch !== undefined && !stopping()) await dispatch(batch);
+    if ((options.kind ?? 'full') === 'full' && !stopping()) {
+      // Only after every write of this run settled: one that failed makes the run fatal, and a run
+      // that did not go through to the end knows nothing of who left the scope.
+      await Promise.allSettled(inFlight);
+      if (!stopping()) await disableOutOfScope();
+    }
+    if (disables !== undefined && !stopping()) await dispatch(disables);
   } catch (err) {
     fatal ??= err;
   } finally {

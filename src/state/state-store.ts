@@ -5,6 +5,9 @@ import { fingerprinter, loadOrCreateFingerprintKey } from './fingerprint-key.ts'
 import type { Fingerprinter } from './fingerprint-key.ts';
 import { STATE_SCHEMA } from './state-schema.ts';
 import type { RunRecord, RunStatus, UserStatus } from './state-types.ts';
+import type { Watermark } from './watermark-store.ts';
+import { DEFAULT_HISTORY_RETENTION_MS, isUserEvent, readUserHistory } from './user-history.ts';
+import type { UserHistory, UserHistoryQuery } from './user-history.ts';
 
 /** A user on its way to a target: what the state store needs to acknowledge it later. */
 export interface PendingUser {
@@ -13,6 +16,11 @@ export interface PendingUser {
   readonly userPrincipalName: string;
   readonly fingerprint: Buffer;
   readonly forceChange: boolean;
+  /**
+   * Set for a disable item (no credential; the target keeps its own and refuses sign-in): why the
+   * user is disabled there, 'disabled' or 'out-of-scope', which becomes its status once applied.
+   */
+  readonly disableReason?: string;
 }
 
 export interface UserKey {
@@ -25,6 +33,8 @@ export interface SyncedUser {
   readonly fingerprint: Buffer;
   readonly userPrincipalName: string;
   readonly forceChange: boolean;
+  /** The target was told the user is disabled (or out of scope): sign-in is refused there. */
+  readonly disabled: boolean;
 }
 
 export interface AckCounts {
@@ -37,8 +47,36 @@ export interface AckCounts {
 // by fsyncs instead of by hashing.
 const STATUS_FLUSH_SIZE = 2000;
 
-/** A batch member as kept in `batches.members`: source, anchor, upn, fingerprint hex, force-change. */
-type StoredMember = [string, string, string, string, 0 | 1];
+// History is pruned in transactions of at most this many events, so that pruning a huge backlog
+// never holds the write lock for long (a chunk is about 25 ms on the project's machine).
+const PRUNE_CHUNK_ROWS = 2000;
+
+export interface StateStoreOptions {
+  /** How long `user_events` are kept, in milliseconds (default 7 days; Infinity keeps them forever). */
+  readonly historyRetentionMs?: number;
+}
+
+type RunRow = { id: number; kind: string; source: string; target: string; started_at: number; finished_at: number | null; status: RunStatus; counts: string | null; error: string | null };
+
+function runRecord(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    source: r.source,
+    target: r.target,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at ?? undefined,
+    status: r.status,
+    counts: r.counts === null ? undefined : (JSON.parse(r.counts) as Record<string, unknown>),
+    error: r.error ?? undefined,
+  };
+}
+
+/**
+ * A batch member as kept in `batches.members`: source, anchor, upn, fingerprint hex, force-change,
+ * and for a disable item the reason (members recorded before disable items existed have five).
+ */
+type StoredMember = [string, string, string, string, 0 | 1, string?];
 
 /** Success, or skipped because nothing changed: the user is in sync and needs no status row. */
 function inSync(status: UserStatus): boolean {
@@ -54,12 +92,14 @@ export class StateStore implements Disposable {
   readonly #recordBatch: (runId: number, target: string, batchId: string, users: readonly PendingUser[]) => void;
   readonly #ackBatch: (batchId: string, target: string, runId: number, results: readonly ItemResult[]) => AckCounts;
   readonly #screen: (target: string, users: readonly UserKey[]) => (SyncedUser | undefined)[];
+  readonly #historyRetentionMs: number;
   #runId = 0;
 
-  private constructor(path: string, db: SqliteDatabase, fingerprint: Fingerprinter) {
+  private constructor(path: string, db: SqliteDatabase, fingerprint: Fingerprinter, historyRetentionMs: number) {
     this.path = path;
     this.#db = db;
     this.fingerprint = fingerprint;
+    this.#historyRetentionMs = historyRetentionMs;
 
     // Only statuses that need explaining are stored (skipped by policy, errors). A user in sync has
     // no row here: its row in `synced` says so. A full sync of a million users then writes a million
@@ -74,37 +114,51 @@ export class StateStore implements Disposable {
       WHERE users.status IS NOT excluded.status OR users.reason IS NOT excluded.reason
         OR users.error_message IS NOT excluded.error_message OR users.upn IS NOT coalesce(excluded.upn, users.upn)`);
     const clearStatus = db.prepare('DELETE FROM users WHERE source = ? AND anchor = ?');
+    // Every status but "unchanged" is also an event of the user's history (`phsync explain`), in the
+    // same transaction: the history never says more or less than the statuses.
+    const insertEvent = db.prepare('INSERT INTO user_events (run_id, source, anchor, upn, status, reason, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#writeStatuses = db.transaction((statuses: readonly UserStatus[], runId: number) => {
       const now = Date.now();
       for (const s of statuses) {
+        const upn = s.userPrincipalName ?? null;
+        const reason = s.reason ?? null;
+        const message = s.message ?? null;
         if (inSync(s)) clearStatus.run(s.source, s.anchor);
-        else upsertStatus.run({ source: s.source, anchor: s.anchor, upn: s.userPrincipalName ?? null, status: s.status, reason: s.reason ?? null, message: s.message ?? null, runId, now });
+        else upsertStatus.run({ source: s.source, anchor: s.anchor, upn, status: s.status, reason, message, runId, now });
+        if (isUserEvent(s)) insertEvent.run(runId, s.source, s.anchor, upn, s.status, reason, message, now);
       }
     });
 
-    const selectSynced = db.prepare<[string, string, string], { fingerprint: Buffer; upn: string; force_change: number }>('SELECT fingerprint, upn, force_change FROM synced WHERE target = ? AND source = ? AND anchor = ?');
+    const selectSynced = db.prepare<[string, string, string], { fingerprint: Buffer; upn: string; force_change: number; disabled: number }>('SELECT fingerprint, upn, force_change, disabled FROM synced WHERE target = ? AND source = ? AND anchor = ?');
     // One read transaction per window: a statement outside a transaction pays for starting its own
     // (a few µs of locking each), which at millions of users is much of the engine's own cost.
     this.#screen = db.transaction((target: string, users: readonly UserKey[]): (SyncedUser | undefined)[] =>
       users.map(({ source, anchor }) => {
         const row = selectSynced.get(target, source, anchor);
-        return row === undefined ? undefined : { fingerprint: row.fingerprint, userPrincipalName: row.upn, forceChange: row.force_change === 1 };
+        return row === undefined ? undefined : { fingerprint: row.fingerprint, userPrincipalName: row.upn, forceChange: row.force_change === 1, disabled: row.disabled === 1 };
       }),
     );
 
     const insertBatch = db.prepare('INSERT INTO batches (batch_id, run_id, target, created_at, members) VALUES (?, ?, ?, ?, ?)');
     this.#recordBatch = (runId, target, batchId, users) => {
-      const members: StoredMember[] = users.map((u) => [u.source, u.anchor, u.userPrincipalName, u.fingerprint.toString('hex'), u.forceChange ? 1 : 0]);
+      const members: StoredMember[] = users.map((u) => {
+        const member: StoredMember = [u.source, u.anchor, u.userPrincipalName, u.fingerprint.toString('hex'), u.forceChange ? 1 : 0];
+        if (u.disableReason !== undefined) member.push(u.disableReason);
+        return member;
+      });
       insertBatch.run(batchId, runId, target, Date.now(), JSON.stringify(members));
     };
 
     const batchMembers = db.prepare<[string], string>('SELECT members FROM batches WHERE batch_id = ?').pluck();
+    // A credential is sent only for an enabled user: its acknowledgement enables the user again.
     const upsertSynced = db.prepare(`
-      INSERT INTO synced (target, source, anchor, fingerprint, upn, force_change, run_id, synced_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO synced (target, source, anchor, fingerprint, upn, force_change, run_id, synced_at, disabled)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
       ON CONFLICT (target, source, anchor) DO UPDATE SET
         fingerprint = excluded.fingerprint, upn = excluded.upn, force_change = excluded.force_change,
-        run_id = excluded.run_id, synced_at = excluded.synced_at`);
+        run_id = excluded.run_id, synced_at = excluded.synced_at, disabled = 0`);
+    // A disable item changes nothing the target holds but the flag: the fingerprint stays.
+    const disableSynced = db.prepare('UPDATE synced SET disabled = 1, run_id = ?, synced_at = ? WHERE target = ? AND source = ? AND anchor = ?');
     const deleteBatch = db.prepare('DELETE FROM batches WHERE batch_id = ?');
     this.#ackBatch = db.transaction((batchId: string, target: string, runId: number, results: readonly ItemResult[]) => {
       const stored = batchMembers.get(batchId);
@@ -115,10 +169,13 @@ export class StateStore implements Disposable {
       const counts: AckCounts = { applied: 0, stale: 0, invalid: 0 };
       const now = Date.now();
       const statuses: UserStatus[] = [];
-      users.forEach(([source, anchor, upn, fingerprint, forceChange], i) => {
+      users.forEach(([source, anchor, upn, fingerprint, forceChange, disableReason], i) => {
         const result = results[i]!;
         counts[result.status]++;
-        if (result.status === 'applied') {
+        if (result.status === 'applied' && disableReason !== undefined) {
+          disableSynced.run(runId, now, target, source, anchor);
+          statuses.push({ source, anchor, userPrincipalName: upn, status: 'skipped', reason: disableReason });
+        } else if (result.status === 'applied') {
           upsertSynced.run(target, source, anchor, Buffer.from(fingerprint, 'hex'), upn, forceChange, runId, now);
           statuses.push({ source, anchor, userPrincipalName: upn, status: 'success' });
         } else if (result.status === 'stale') {
@@ -133,18 +190,24 @@ export class StateStore implements Disposable {
     });
   }
 
-  static open(path: string): StateStore {
+  static open(path: string, options: StateStoreOptions = {}): StateStore {
+    const retention = options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS;
+    if (Number.isNaN(retention) || retention < 0) throw new RangeError(`historyRetentionMs must be 0 or more milliseconds, got ${retention}`);
     const db = openVersionedDatabase(path, STATE_SCHEMA);
     try {
-      return new StateStore(path, db, fingerprinter(loadOrCreateFingerprintKey(path)));
+      return new StateStore(path, db, fingerprinter(loadOrCreateFingerprintKey(path)), retention);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  /** Starts a run. Runs still marked running were killed (the caller holds the engine lock). */
+  /**
+   * Starts a run. Runs still marked running were killed (the caller holds the engine lock). History
+   * older than the retention period is pruned first.
+   */
   beginRun(kind: string, source: string, target: string): number {
+    this.pruneHistory(this.#historyRetentionMs);
     this.#db.prepare(`UPDATE runs SET status = 'aborted' WHERE status = 'running'`).run();
     const info = this.#db.prepare(`INSERT INTO runs (kind, source, target, started_at, status) VALUES (?, ?, ?, ?, 'running')`).run(kind, source, target, Date.now());
     this.#runId = Number(info.lastInsertRowid);
@@ -196,23 +259,82 @@ export class StateStore implements Disposable {
     if (row !== undefined) {
       return { source, anchor, ...(row.upn === null ? {} : { userPrincipalName: row.upn }), status: row.status, ...(row.reason === null ? {} : { reason: row.reason }), ...(row.error_message === null ? {} : { message: row.error_message }) };
     }
-    const synced = this.#db.prepare<[string, string], { upn: string }>('SELECT upn FROM synced WHERE source = ? AND anchor = ? ORDER BY synced_at DESC LIMIT 1').get(source, anchor);
+    const synced = this.#db.prepare<[string, string], { upn: string }>('SELECT upn FROM synced WHERE source = ? AND anchor = ? ORDER BY run_id DESC, synced_at DESC LIMIT 1').get(source, anchor);
     return synced === undefined ? undefined : { source, anchor, userPrincipalName: synced.upn, status: 'success' };
   }
 
   runs(limit: number): RunRecord[] {
-    type Row = { id: number; kind: string; source: string; target: string; started_at: number; finished_at: number | null; status: RunStatus; counts: string | null; error: string | null };
-    return this.#db.prepare<[number], Row>('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit).map((r) => ({
-      id: r.id,
-      kind: r.kind,
+    return this.#db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit).map(runRecord);
+  }
+
+  /**
+   * The newest run still marked running. Whether an engine is really running it is the engine lock's
+   * to say: a killed engine leaves its run marked running until the next run marks it aborted.
+   */
+  runningRun(): RunRecord | undefined {
+    const row = this.#db.prepare<[], RunRow>(`SELECT * FROM runs WHERE status = 'running' ORDER BY id DESC LIMIT 1`).get();
+    return row === undefined ? undefined : runRecord(row);
+  }
+
+  /**
+   * The newest run that completed its cycle: succeeded, or partial (every user was read; some failed,
+   * and they are listed). Failed, aborted and interrupted runs did not complete one.
+   */
+  lastCompletedRun(): RunRecord | undefined {
+    const row = this.#db.prepare<[], RunRow>(`SELECT * FROM runs WHERE status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1`).get();
+    return row === undefined ? undefined : runRecord(row);
+  }
+
+  /** The sources that runs were recorded for, by name. */
+  runSources(): string[] {
+    return this.#db.prepare<[], string>('SELECT DISTINCT source FROM runs ORDER BY source').pluck().all();
+  }
+
+  /** Every source's watermark (where its last cycle that read to the end got to), sorted by source. */
+  watermarks(): Watermark[] {
+    type Row = { source: string; kind: string; value: string; scope_hash: string; full_scan_at: number; updated_at: number };
+    return this.#db.prepare<[], Row>('SELECT source, kind, value, scope_hash, full_scan_at, updated_at FROM watermarks ORDER BY source').all().map((r) => ({
       source: r.source,
-      target: r.target,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at ?? undefined,
-      status: r.status,
-      counts: r.counts === null ? undefined : (JSON.parse(r.counts) as Record<string, unknown>),
-      error: r.error ?? undefined,
+      kind: r.kind,
+      value: r.value,
+      scopeHash: r.scope_hash,
+      fullScanAt: r.full_scan_at,
+      updatedAt: r.updated_at,
     }));
+  }
+
+  /**
+   * Deletes history events older than `olderThanMs` milliseconds (Infinity: none), in transactions of
+   * at most `chunkRows` events so that a huge prune never holds the write lock for long. Returns how
+   * many were deleted.
+   */
+  pruneHistory(olderThanMs: number, chunkRows: number = PRUNE_CHUNK_ROWS): number {
+    if (Number.isNaN(olderThanMs) || olderThanMs < 0) throw new RangeError(`pruneHistory: olderThanMs must be 0 or more, got ${olderThanMs}`);
+    if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`pruneHistory: chunkRows must be a whole number from 1, got ${chunkRows}`);
+    const cutoff = Date.now() - olderThanMs;
+    if (!Number.isFinite(cutoff)) return 0;
+    // Events are appended in time order, so the lowest ids are the oldest events: walking from the
+    // start of the table finds them without an index, and a glance at the first row says when to stop
+    // (so a run start with nothing to prune costs one row read). Each chunk is its own transaction.
+    const oldest = this.#db.prepare<[], number>('SELECT at FROM user_events ORDER BY id LIMIT 1').pluck();
+    const prune = this.#db.prepare('DELETE FROM user_events WHERE id IN (SELECT id FROM user_events ORDER BY id LIMIT ?) AND at < ?');
+    let deleted = 0;
+    for (;;) {
+      const first = oldest.get();
+      if (first === undefined || first >= cutoff) return deleted;
+      const { changes } = prune.run(chunkRows, cutoff);
+      deleted += changes;
+      if (changes === 0) return deleted;
+    }
+  }
+
+  /**
+   * Everything known about the users a query names (a UPN, case-insensitive, or an anchor): per
+   * (source, anchor), the current status, the targets that hold it, and its events, newest first.
+   * Empty when no user matches.
+   */
+  userHistory(query: UserHistoryQuery): UserHistory[] {
+    return readUserHistory(this.#db, query, (source, anchor) => this.userStatus(source, anchor));
   }
 
   close(): void {
@@ -223,5 +345,19 @@ export class StateStore implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * Every user this target acknowledged for this source, in anchor order. Read in pages, with no
+   * statement open between them, so the caller may record and acknowledge batches while iterating.
+   */
+  *syncedAnchors(target: string, source: string): IterableIterator<{ anchor: string; userPrincipalName: string; disabled: boolean }> {
+    const page = this.#db.prepare<[string, string, string], { anchor: string; upn: string; disabled: number }>('SELECT anchor, upn, disabled FROM synced WHERE target = ? AND source = ? AND anchor > ? ORDER BY anchor LIMIT 1000');
+    for (let after = ''; ; ) {
+      const rows = page.all(target, source, after);
+      for (const row of rows) yield { anchor: row.anchor, userPrincipalName: row.upn, disabled: row.disabled === 1 };
+      if (rows.length < 1000) return;
+      after = rows[rows.length - 1]!.anchor;
+    }
   }
 }

@@ -5,11 +5,19 @@
 export interface CredentialItem {
   readonly sourceAnchor: string;
   readonly userPrincipalName: string;
-  /** `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` — never the NT hash. */
-  readonly credential: string;
+  /**
+   * `v1;PPH1_MD4,<salt>,<iterations>,<hash>;` — never the NT hash. Absent only in a *disable item*
+   * (`disabled: true`): the target keeps the credential it has and only marks the user disabled, so
+   * sign-in is refused. A disable item for a user the target does not hold is `applied` and stores
+   * nothing (the user cannot sign in there either way).
+   */
+  readonly credential?: string;
   readonly forceChangePasswordNextSignIn: boolean;
   readonly disabled: boolean;
-  /** ISO 8601: when the password was set; an older change never overwrites a newer one. */
+  /**
+   * ISO 8601: when the change was made (the password set, the user disabled or enabled again); an
+   * older change never overwrites a newer one.
+   */
   readonly changedAt: string;
 }
 

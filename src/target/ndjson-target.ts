@@ -8,11 +8,17 @@ import type { CredentialTarget } from './credential-target.ts';
 
 function line(item: CredentialItem): string {
   // Exactly the documented fields, in a fixed order: consumers may diff these files.
+  if (item.credential === undefined) {
+    // A disable item: no credential (the reader keeps the one it has) and `disabled: true`. A later
+    // line with a credential (and no `disabled`) is the user enabled again.
+    return `${JSON.stringify({ sourceAnchor: item.sourceAnchor, userPrincipalName: item.userPrincipalName, disabled: item.disabled, changedAt: item.changedAt })}\n`;
+  }
   return `${JSON.stringify({
     sourceAnchor: item.sourceAnchor,
     userPrincipalName: item.userPrincipalName,
     credential: item.credential,
     forceChangePasswordNextSignIn: item.forceChangePasswordNextSignIn,
+    ...(item.disabled ? { disabled: true } : {}),
     changedAt: item.changedAt,
   })}\n`;
 }

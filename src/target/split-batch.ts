@@ -25,12 +25,16 @@ export function partBatchId(batchId: string, index: number, last: boolean): stri
   return last ? `${batchId}.${index}.last` : `${batchId}.${index}`;
 }
 
-/** An item as the tenant API has it: the documented fields only, in a fixed order. */
+/**
+ * An item as the tenant API has it: the documented fields only, in a fixed order. A disable item has
+ * no `credential` field at all (not null: the tenant reads an absent credential as "keep the one you
+ * have").
+ */
 function itemJson(item: CredentialItem): string {
   return JSON.stringify({
     sourceAnchor: item.sourceAnchor,
     userPrincipalName: item.userPrincipalName,
-    credential: item.credential,
+    ...(item.credential === undefined ? {} : { credential: item.credential }),
     forceChangePasswordNextSignIn: item.forceChangePasswordNextSignIn,
     disabled: item.disabled,
     changedAt: item.changedAt,

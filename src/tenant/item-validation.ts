@@ -5,7 +5,10 @@ import type { CredentialItem } from '../target/credential-batch.ts';
 const UPN_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,255}$/u;
 const MAX_ANCHOR_LENGTH = 256;
 
-/** Why the tenant refuses an item, or undefined when it is acceptable. */
+/**
+ * Why the tenant refuses an item, or undefined when it is acceptable. An item without a credential is
+ * acceptable only as a disable item (`disabled: true`).
+ */
 export function invalidReason(item: CredentialItem): string | undefined {
   if (typeof item.sourceAnchor !== 'string' || item.sourceAnchor.length === 0 || item.sourceAnchor.length > MAX_ANCHOR_LENGTH) {
     return 'sourceAnchor must be a non-empty string of at most 256 characters';
@@ -13,7 +16,11 @@ export function invalidReason(item: CredentialItem): string | undefined {
   if (typeof item.userPrincipalName !== 'string' || !UPN_PATTERN.test(item.userPrincipalName)) {
     return 'userPrincipalName must look like name@domain';
   }
-  if (typeof item.credential !== 'string' || parseCredential(item.credential) === undefined) {
+  // A disable item has no credential: the tenant keeps the one it holds. Only an absent field counts
+  // as "no credential"; null or any other value is a malformed credential.
+  if (item.credential === undefined) {
+    if (item.disabled !== true) return 'credential is required unless the item disables the user';
+  } else if (typeof item.credential !== 'string' || parseCredential(item.credential) === undefined) {
     return 'credential is not a v1;PPH1_MD4 credential';
   }
   if (typeof item.forceChangePasswordNextSignIn !== 'boolean') return 'forceChangePasswordNextSignIn must be a boolean';

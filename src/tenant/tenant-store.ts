@@ -64,6 +64,8 @@ export class TenantStore implements Disposable {
         upn = excluded.upn, upn_key = excluded.upn_key, credential = excluded.credential,
         force_change = excluded.force_change, disabled = excluded.disabled,
         changed_at = excluded.changed_at, updated_at = excluded.updated_at`);
+    // A disable item: the credential, sign-in name and force-change flag stay as they are.
+    const disable = db.prepare('UPDATE tenant_users SET disabled = 1, changed_at = ?, updated_at = ? WHERE source = ? AND anchor = ?');
 
     const applyItem = (source: string, item: CredentialItem, now: number): ItemResult => {
       const reason = invalidReason(item);
@@ -71,6 +73,13 @@ export class TenantStore implements Disposable {
       const changedAt = Date.parse(item.changedAt);
       const existing = findUser.get(source, item.sourceAnchor);
       if (existing !== undefined && existing.changed_at > changedAt) return { status: 'stale' };
+      if (item.credential === undefined) {
+        // Validated: a disable item. For a user this tenant does not hold it is `applied` all the same
+        // and stores nothing: the end state it asks for (no sign-in) already holds, and an answer
+        // that never changes on a resend keeps the engine from sending it again every cycle.
+        if (existing !== undefined) disable.run(changedAt, now, source, item.sourceAnchor);
+        return { status: 'applied' };
+      }
       const key = upnKey(item.userPrincipalName);
       const owner = findUpnOwner.get(key);
       if (owner !== undefined && (owner.source !== source || owner.anchor !== item.sourceAnchor)) {

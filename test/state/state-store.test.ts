@@ -36,7 +36,7 @@ describe('state store', () => {
     assert.deepEqual(counts, { applied: 1, stale: 1, invalid: 1 });
     assert.deepEqual(store.inFlightBatches('t'), []);
     const [a, b] = store.screen('t', [{ source: 's', anchor: 'a' }, { source: 's', anchor: 'b' }]);
-    assert.deepEqual(a, { fingerprint: users[0]!.fingerprint, userPrincipalName: 'a@example.com', forceChange: false });
+    assert.deepEqual(a, { fingerprint: users[0]!.fingerprint, userPrincipalName: 'a@example.com', forceChange: false, disabled: false });
     assert.equal(b, undefined);
     store.beginRun('full', 's', 'other');
     assert.deepEqual(store.screen('other', [{ source: 's', anchor: 'a' }]), [undefined], 'acknowledgements are per target');

@@ -53,6 +53,7 @@ export function parseBatchRequest(body: unknown, maxItems: number): CredentialBa
     const unknown = unknownFields(item, ITEM_FIELDS);
     if (unknown.length > 0) throw invalid(`items[${index}] has unknown ${nameFields(unknown)} (known: ${[...ITEM_FIELDS].join(', ')})`);
   });
-  // Field values are the store's to judge, item by item (item-validation.ts).
+  // Field values are the store's to judge, item by item (item-validation.ts); so is a missing field:
+  // `credential` may be absent from a disable item (`disabled: true`), and from no other.
   return { batchId, source, items: items as CredentialItem[] };
 }
