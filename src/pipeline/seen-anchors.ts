@@ -3,11 +3,24 @@ import { hash, randomBytes } from 'node:crypto';
 const SLOT_WORDS = 5; // 128 bits of anchor digest, 32 bits of DN digest
 const INITIAL_SLOTS = 1 << 16;
 
+/**
+ * 32-bit FNV-1a: the DN only tells "read again" from "another entry with the same anchor", so a cheap
+ * hash is enough there (a collision would pass one real duplicate over as read again).
+ */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
 export type Sighting = 'new' | 'again' | 'duplicate';
 
 /**
  * The users read in one run, for duplicate detection, in at most 40 bytes per user: each
- * (source, anchor) is kept as a 128-bit keyed digest with a 32-bit digest of its DN, in an
+ * (source, anchor) is kept as a 128-bit keyed digest with a 32-bit hash of its DN, in an
  * open-addressing table, not as strings. The same anchor under the same DN is the same entry read
  * again (a reconnect pages a base again; base DNs overlap): `again`. The same anchor under another DN
  * is a real `duplicate`. Two different anchors would have to collide in 128 bits (about n²/2¹²⁹:
@@ -25,7 +38,7 @@ export class SeenAnchors {
 
   add(source: string, anchor: string, dn: string): Sighting {
     const [a, b, c, d] = this.#digest(source, anchor);
-    const dnDigest = hash('sha256', `${this.#key}${dn.toLowerCase()}`, 'buffer').readUInt32LE(0);
+    const dnDigest = fnv1a(dn.toLowerCase());
     const found = this.#insert(a, b, c, d, dnDigest);
     if (found === undefined) {
       this.#size++;

@@ -234,18 +234,23 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
   const leftScope = (held: { anchor: string; disabled: boolean }): boolean => !held.disabled && !seen.has(source.name, held.anchor) && !seenInvalid.has(source.name, held.anchor);
   const disableOutOfScope = async (): Promise<void> => {
     // Accidental-disable prevention, as the reference system's accidental-delete threshold: a wrong
-    // filter or an empty dump would otherwise lock everyone out of the cloud in one cycle.
-    let leaving = 0;
-    for (const held of state.syncedAnchors(target.id, source.name)) if (leftScope(held)) leaving++;
+    // filter or an empty dump would otherwise lock everyone out of the cloud in one cycle. One pass
+    // collects at most limit + 1 users, so memory stays bounded by the limit.
     const limit = options.maxOutOfScopeDisables ?? DEFAULT_MAX_OUT_OF_SCOPE_DISABLES;
-    if (leaving > limit) {
+    const leaving: { anchor: string; userPrincipalName: string }[] = [];
+    let total = 0;
+    for (const held of state.syncedAnchors(target.id, source.name)) {
+      if (!leftScope(held)) continue;
+      total++;
+      if (leaving.length <= limit) leaving.push(held);
+    }
+    if (total > limit) {
       bump(counts.failed, 'MASS_DISABLE_PREVENTED');
-      errors.push({ origin: source.name, code: 'MASS_DISABLE_PREVENTED', message: `${leaving} users would be disabled at the target as out of scope, more than the limit of ${limit}: check the scope (base DNs, filter, the source file); if it is right, allow it once with --max-out-of-scope-disables ${leaving}` });
+      errors.push({ origin: source.name, code: 'MASS_DISABLE_PREVENTED', message: `${total} users would be disabled at the target as out of scope, more than the limit of ${limit}: check the scope (base DNs, filter, the source file); if it is right, allow it once with --max-out-of-scope-disables ${total}` });
       return;
     }
-    for (const held of state.syncedAnchors(target.id, source.name)) {
+    for (const held of leaving) {
       if (stopping()) return;
-      if (!leftScope(held)) continue;
       if (options.dryRun) {
         bump(counts.skipped, 'out-of-scope');
         continue;
