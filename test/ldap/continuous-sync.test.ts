@@ -72,6 +72,16 @@ describe('continuous sync against a real slapd', { timeout: 300_000 }, () => {
     // Nothing changed since: the next delta reads the one entry again (the overlap) and hashes nothing.
     const idle = await runCli([...args, '--delta'], { env });
     assert.equal((JSON.parse(idle.stdout) as { counts: { hashed: number } }).counts.hashed, 0);
+
+    // An administrator disables another user: refused at the tenant after the next delta cycle.
+    const other = readPasswordsCsv(slapd.passwordsCsv!).filter(inScope)[20]!;
+    assert.equal((await signIn(tenant, other.userPrincipalName, other.password)).ok, true);
+    await ldapmodify(slapd, `dn: ${await userDn(slapd, other.userPrincipalName)}\nchangetype: modify\nreplace: sambaAcctFlags\nsambaAcctFlags: [UD         ]\n`);
+    const disabling = await runCli([...args, '--delta'], { env });
+    assert.equal(disabling.code, 0, disabling.stderr);
+    const disabled = JSON.parse(disabling.stdout) as { counts: { hashed: number; disabledAtTarget: number } };
+    assert.deepEqual([disabled.counts.disabledAtTarget, disabled.counts.hashed], [1, 0], 'disabled at the target without hashing');
+    assert.deepEqual(await signIn(tenant, other.userPrincipalName, other.password), { ok: false, reason: 'disabled' });
   });
 
   it('a delta cycle with no change over 100,000 users reads only changed entries and hashes nothing', { timeout: 240_000 }, async () => {
