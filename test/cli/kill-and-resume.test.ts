@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'node:test';
 import { generateFixture } from '../../src/fixture/generate-fixture.ts';
@@ -11,23 +10,12 @@ import { independentlyVerifies } from '../support/independent-credential.ts';
 import { readPasswordsCsv } from '../support/passwords-csv.ts';
 import { runCli, startCli } from '../support/run-cli.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { tenantCount } from '../support/tenant-count.ts';
 
 const USERS = 20_000;
 // Tenant sizes at which the engine is killed: early, middle, late.
 const KILL_AT = [1_500, 8_000, 15_000];
 
-function tenantCount(path: string): number {
-  try {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM tenant_users').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0; // not created yet, or its schema not yet written
-  }
-}
 
 it(`SIGKILL in the middle of a ${USERS}-user sync, then a rerun: every user exactly once, nothing rehashed that the tenant had`, { timeout: 180_000 }, async () => {
   using dir = tempDir();

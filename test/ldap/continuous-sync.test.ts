@@ -12,6 +12,7 @@ import { runCli, startCli } from '../support/run-cli.ts';
 import { startSlapd } from '../support/slapd.ts';
 import type { Slapd } from '../support/slapd.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { tenantCount } from '../support/tenant-count.ts';
 
 const inScope = (p: FixturePassword): boolean => !p.disabled && !p.empty && !p.mustChange;
 
@@ -38,14 +39,6 @@ async function userDn(slapd: Slapd, upn: string): Promise<string> {
   }
 }
 
-function tenantCount(path: string): number {
-  try {
-    using t = TenantStore.open(path);
-    return t.countUsers();
-  } catch {
-    return 0;
-  }
-}
 
 describe('continuous sync against a real slapd', { timeout: 300_000 }, () => {
   it('a delta cycle reads only the changed user, rehashes and ships it alone; the new password works and the old does not', async () => {

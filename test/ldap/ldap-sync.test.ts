@@ -11,6 +11,7 @@ import type { FixturePassword } from '../support/passwords-csv.ts';
 import { runCli, startCli } from '../support/run-cli.ts';
 import { startSlapd } from '../support/slapd.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { tenantCount } from '../support/tenant-count.ts';
 
 function inScope(p: FixturePassword): boolean {
   return !p.disabled && !p.empty && !p.mustChange;
@@ -20,14 +21,6 @@ function env(password: string): NodeJS.ProcessEnv {
   return { ...process.env, PHSYNC_BIND_PASSWORD: password };
 }
 
-function tenantCount(path: string): number {
-  try {
-    using t = TenantStore.open(path);
-    return t.countUsers();
-  } catch {
-    return 0;
-  }
-}
 
 describe('LDAP source against a real slapd', { timeout: 240_000 }, () => {
   it('syncs every in-scope user from slapd, and each signs in with the fixture password', async () => {

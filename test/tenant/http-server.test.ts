@@ -5,9 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deriveHash, formatCredential } from '../../src/phs/credential.ts';
-import { ntHash } from '../../src/phs/nt-hash.ts';
-import type { CredentialItem, ItemResult } from '../../src/target/credential-batch.ts';
+import type { ItemResult } from '../../src/target/credential-batch.ts';
 import type { FaultDecision } from '../../src/tenant/http/faults.ts';
 import { isLoopback, parseListenAddress } from '../../src/tenant/http/listen-address.ts';
 import { signInOverHttp } from '../../src/tenant/http/signin-client.ts';
@@ -16,6 +14,7 @@ import { startTenantServer } from '../../src/tenant/http/tenant-server.ts';
 import type { TenantServerOptions } from '../../src/tenant/http/tenant-server.ts';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
 import { runCli, startCli } from '../support/run-cli.ts';
+import { credentialItem } from '../support/credential-item.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const TOKEN = randomBytes(24).toString('base64url');
@@ -23,18 +22,7 @@ const AUTH = { authorization: `Bearer ${TOKEN}` };
 const JSON_TYPE = { 'content-type': 'application/json' };
 const WRITE = { ...AUTH, ...JSON_TYPE };
 
-async function item(anchor: string, upn: string, password: string, extra: Partial<CredentialItem> = {}): Promise<CredentialItem> {
-  const salt = randomBytes(10);
-  return {
-    sourceAnchor: anchor,
-    userPrincipalName: upn,
-    credential: formatCredential(salt, 1000, deriveHash(await ntHash(password), salt)),
-    forceChangePasswordNextSignIn: false,
-    disabled: false,
-    changedAt: '2026-01-01T00:00:00.000Z',
-    ...extra,
-  };
-}
+const item = credentialItem;
 
 interface Answer {
   readonly status: number;

@@ -1,26 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { deriveHash, formatCredential } from '../../src/phs/credential.ts';
-import { ntHash } from '../../src/phs/nt-hash.ts';
-import type { CredentialItem } from '../../src/target/credential-batch.ts';
 import { signIn } from '../../src/tenant/sign-in.ts';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
+import { credentialItem } from '../support/credential-item.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
-async function item(anchor: string, upn: string, password: string, extra: Partial<CredentialItem> = {}): Promise<CredentialItem> {
-  const salt = randomBytes(10);
-  return {
-    sourceAnchor: anchor,
-    userPrincipalName: upn,
-    credential: formatCredential(salt, 1000, deriveHash(await ntHash(password), salt)),
-    forceChangePasswordNextSignIn: false,
-    disabled: false,
-    changedAt: '2026-01-01T00:00:00.000Z',
-    ...extra,
-  };
-}
+const item = credentialItem;
 
 describe('tenant store', () => {
   it('applies a batch once, replays the same results for the same batchId, and signs users in', async () => {
