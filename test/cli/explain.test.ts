@@ -5,28 +5,15 @@ import { EngineLock } from '../../src/state/engine-lock.ts';
 import { StateStore } from '../../src/state/state-store.ts';
 import { WatermarkStore } from '../../src/state/watermark-store.ts';
 import { runCli } from '../support/run-cli.ts';
+import { SECRET_NT, anchorOf, sambaUser } from '../support/samba-ldif.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 // "secret", then another password for user 2 in the second run.
-const SECRET_NT = '878D8014606CDA29677A44EFA1353FC7';
 const CHANGED_NT = '3DBDE697D71690A769204BEB12283678';
 
-const anchor = (uid: string): string => `00000000-0000-4000-8000-${uid.padStart(12, '0')}`;
+const anchor = anchorOf;
 
-function user(uid: string, lines: Record<string, string | undefined>): string {
-  const attrs: Record<string, string | undefined> = {
-    objectClass: 'inetOrgPerson',
-    uid,
-    userPrincipalName: `${uid}@example.com`,
-    sambaNTPassword: SECRET_NT,
-    sambaAcctFlags: '[U          ]',
-    sambaPwdLastSet: '1700000000',
-    entryUUID: anchor(uid),
-    ...lines,
-  };
-  const body = Object.entries(attrs).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v}`).join('\n');
-  return `dn: uid=${uid},ou=People,dc=example,dc=com\n${body}\n\n`;
-}
+const user = sambaUser;
 
 function directory(user2Hash: string): string {
   return [

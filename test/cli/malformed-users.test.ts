@@ -4,25 +4,11 @@ import { it } from 'node:test';
 import { StateStore } from '../../src/state/state-store.ts';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
 import { runCli } from '../support/run-cli.ts';
+import { SECRET_NT, sambaUser } from '../support/samba-ldif.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
-// "secret" is the password of every good user here.
-const SECRET_NT = '878D8014606CDA29677A44EFA1353FC7';
 
-function user(uid: string, lines: Record<string, string | undefined>): string {
-  const attrs: Record<string, string | undefined> = {
-    objectClass: 'inetOrgPerson',
-    uid,
-    userPrincipalName: `${uid}@example.com`,
-    sambaNTPassword: SECRET_NT,
-    sambaAcctFlags: '[U          ]',
-    sambaPwdLastSet: '1700000000',
-    entryUUID: `00000000-0000-4000-8000-${uid.padStart(12, '0')}`,
-    ...lines,
-  };
-  const body = Object.entries(attrs).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v}`).join('\n');
-  return `dn: uid=${uid},ou=People,dc=example,dc=com\n${body}\n\n`;
-}
+const user = sambaUser;
 
 it('reports malformed users with named errors and line numbers while the others sync (exit 2)', async () => {
   using dir = tempDir();
