@@ -16,7 +16,10 @@ CREATE TABLE IF NOT EXISTS runs (
   finished_at  INTEGER,
   status       TEXT    NOT NULL,
   counts       TEXT,
-  error        TEXT
+  error        TEXT,
+  -- The run's first errors (at most 50), JSON [{origin, code, message}]: also those of entries
+  -- without an anchor, which have no user row. Since schema version 3.
+  errors       TEXT
 ) STRICT;
 CREATE TABLE IF NOT EXISTS users (
   source         TEXT    NOT NULL,
@@ -83,10 +86,47 @@ CREATE TABLE IF NOT EXISTS watermarks (
 ) STRICT;
 `;
 
+/**
+ * What a run did over time, for `phsync report`; pruned with the user events (rows of runs that ended
+ * before the retention period). Nothing here is a hash, a fingerprint or a credential: numbers only.
+ *
+ * `batch_log`: one row per batch the target acknowledged (about one per 256 users), with how long its
+ * hashing and its write took and what the target made of it. `run_samples`: the run's totals so far,
+ * at most one row a second per run.
+ */
+const RUN_LOG_DDL = `
+CREATE TABLE IF NOT EXISTS batch_log (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL,
+  kind         TEXT    NOT NULL,
+  users        INTEGER NOT NULL,
+  hash_ms      REAL    NOT NULL,
+  write_ms     REAL    NOT NULL,
+  finished_at  INTEGER NOT NULL,
+  applied      INTEGER NOT NULL,
+  stale        INTEGER NOT NULL,
+  rejected     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS batch_log_run ON batch_log (run_id);
+CREATE TABLE IF NOT EXISTS run_samples (
+  run_id   INTEGER NOT NULL,
+  at       INTEGER NOT NULL,
+  scanned  INTEGER NOT NULL,
+  synced   INTEGER NOT NULL,
+  hashed   INTEGER NOT NULL,
+  skipped  INTEGER NOT NULL,
+  failed   INTEGER NOT NULL,
+  PRIMARY KEY (run_id, at)
+) STRICT, WITHOUT ROWID;
+`;
+
 export const STATE_SCHEMA: VersionedSchema = Object.freeze({
   what: 'state store',
   metaTable: 'meta',
-  version: 2,
-  ddl: STATE_DDL + USER_EVENTS_DDL + WATERMARKS_DDL,
-  migrations: Object.freeze({ 2: `ALTER TABLE synced ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;${USER_EVENTS_DDL}${WATERMARKS_DDL}` }),
+  version: 3,
+  ddl: STATE_DDL + USER_EVENTS_DDL + WATERMARKS_DDL + RUN_LOG_DDL,
+  migrations: Object.freeze({
+    2: `ALTER TABLE synced ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;${USER_EVENTS_DDL}${WATERMARKS_DDL}`,
+    3: `ALTER TABLE runs ADD COLUMN errors TEXT;${RUN_LOG_DDL}`,
+  }),
 });

@@ -1,10 +1,13 @@
+import type Database from 'better-sqlite3';
 import type { ItemResult } from '../target/credential-batch.ts';
 import { openVersionedDatabase } from '../sqlite/open-database.ts';
 import type { SqliteDatabase } from '../sqlite/open-database.ts';
 import { fingerprinter, loadOrCreateFingerprintKey } from './fingerprint-key.ts';
 import type { Fingerprinter } from './fingerprint-key.ts';
 import { STATE_SCHEMA } from './state-schema.ts';
-import type { RunRecord, RunStatus, UserStatus } from './state-types.ts';
+import type { BatchLogEntry, RunError, RunRecord, RunSample, RunStatus, UserStatus } from './state-types.ts';
+import { readRunReport } from './run-report.ts';
+import type { RunReport, RunReportQuery } from './run-report.ts';
 import type { Watermark } from './watermark-store.ts';
 import { DEFAULT_HISTORY_RETENTION_MS, isUserEvent, readUserHistory } from './user-history.ts';
 import type { UserHistory, UserHistoryQuery } from './user-history.ts';
@@ -56,7 +59,40 @@ export interface StateStoreOptions {
   readonly historyRetentionMs?: number;
 }
 
-type RunRow = { id: number; kind: string; source: string; target: string; started_at: number; finished_at: number | null; status: RunStatus; counts: string | null; error: string | null };
+// A run keeps its first errors, as the summary lists them; all of them are in the users' statuses.
+const MAX_RUN_ERRORS = 50;
+// Each text of a kept error is cut to this many characters (a message quoting a huge entry).
+const MAX_ERROR_TEXT = 1000;
+// Run samples: one row at most per second per run.
+const SAMPLE_INTERVAL_MS = 1000;
+
+type RunRow = { id: number; kind: string; source: string; target: string; started_at: number; finished_at: number | null; status: RunStatus; counts: string | null; error: string | null; errors: string | null };
+
+const text = (value: unknown): string => {
+  const s = typeof value === 'string' ? value : String(value);
+  return s.length > MAX_ERROR_TEXT ? `${s.slice(0, MAX_ERROR_TEXT - 1)}…` : s;
+};
+
+/** `runs.errors` as stored: a JSON array of {origin, code, message}; anything else reads as none. */
+function parseRunErrors(json: string | null): RunError[] {
+  if (json === null) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  return parsed.flatMap((e: unknown): RunError[] => {
+    if (typeof e !== 'object' || e === null) return [];
+    const { origin, code, message } = e as Record<string, unknown>;
+    return typeof origin === 'string' && typeof code === 'string' && typeof message === 'string' ? [{ origin, code, message }] : [];
+  });
+}
+
+/** The integer a count column takes: a finite number, rounded; anything else is 0. */
+const count = (n: number): number => (Number.isFinite(n) ? Math.round(n) : 0);
+const millis = (n: number): number => (Number.isFinite(n) ? n : 0);
 
 function runRecord(r: RunRow): RunRecord {
   return {
@@ -69,6 +105,7 @@ function runRecord(r: RunRow): RunRecord {
     status: r.status,
     counts: r.counts === null ? undefined : (JSON.parse(r.counts) as Record<string, unknown>),
     error: r.error ?? undefined,
+    errors: parseRunErrors(r.errors),
   };
 }
 
@@ -93,6 +130,13 @@ export class StateStore implements Disposable {
   readonly #ackBatch: (batchId: string, target: string, runId: number, results: readonly ItemResult[]) => AckCounts;
   readonly #screen: (target: string, users: readonly UserKey[]) => (SyncedUser | undefined)[];
   readonly #historyRetentionMs: number;
+  readonly #finishRun: Database.Statement<[number, RunStatus, string, string | null, string | null, number]>;
+  readonly #insertBatchLog: Database.Statement<[number, string, number, number, number, number, number, number, number]>;
+  readonly #insertSample: Database.Statement<[number, number, number, number, number, number, number]>;
+  readonly #moveSample: Database.Statement<[number, number, number, number, number, number, number, number]>;
+  readonly #lastFullRunCounts: Database.Statement<[string], string | null>;
+  /** The run's newest sample row: when it was inserted, and its time now (a later sample within the second replaces it). */
+  #lastSample: { runId: number; insertedAt: number; at: number } | undefined;
   #runId = 0;
 
   private constructor(path: string, db: SqliteDatabase, fingerprint: Fingerprinter, historyRetentionMs: number) {
@@ -188,6 +232,12 @@ export class StateStore implements Disposable {
       deleteBatch.run(batchId);
       return counts;
     });
+
+    this.#finishRun = db.prepare('UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ?, errors = ? WHERE id = ?');
+    this.#insertBatchLog = db.prepare('INSERT INTO batch_log (run_id, kind, users, hash_ms, write_ms, finished_at, applied, stale, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.#insertSample = db.prepare('INSERT OR REPLACE INTO run_samples (run_id, at, scanned, synced, hashed, skipped, failed) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#moveSample = db.prepare('UPDATE OR REPLACE run_samples SET at = ?, scanned = ?, synced = ?, hashed = ?, skipped = ?, failed = ? WHERE run_id = ? AND at = ?');
+    this.#lastFullRunCounts = db.prepare<[string], string | null>(`SELECT counts FROM runs WHERE source = ? AND kind = 'full' AND status IN ('succeeded', 'partial') AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1`).pluck();
   }
 
   static open(path: string, options: StateStoreOptions = {}): StateStore {
@@ -214,9 +264,68 @@ export class StateStore implements Disposable {
     return this.#runId;
   }
 
-  finishRun(runId: number, status: RunStatus, counts: unknown, error?: string): void {
+  /**
+   * Ends a run: its status, its counts (JSON), the fatal error's message if any, and its first errors
+   * (at most 50 are kept, each text cut to 1,000 characters; what the summary lists, never a hash).
+   */
+  finishRun(runId: number, status: RunStatus, counts: unknown, error?: string, errors?: readonly RunError[]): void {
     this.flushStatuses();
-    this.#db.prepare('UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?').run(Date.now(), status, JSON.stringify(counts), error ?? null, runId);
+    const kept = errors?.slice(0, MAX_RUN_ERRORS).map((e) => ({ origin: text(e.origin), code: text(e.code), message: text(e.message) }));
+    this.#finishRun.run(Date.now(), status, JSON.stringify(counts), error ?? null, kept === undefined ? null : JSON.stringify(kept), runId);
+  }
+
+  /** Logs a batch the target acknowledged, for `phsync report` (one autocommit insert; a prepared statement). */
+  recordBatchLog(entry: BatchLogEntry): void {
+    this.#insertBatchLog.run(entry.runId, entry.kind, count(entry.users), millis(entry.hashMs), millis(entry.writeMs), count(entry.finishedAt), count(entry.applied), count(entry.stale), count(entry.rejected));
+  }
+
+  /**
+   * Records a run's totals so far, for `phsync report`'s throughput over time. One row at most per
+   * second per run: a sample less than a second after the run's last new row replaces that row, so the
+   * newest totals (the last sample before finishRun) are always kept.
+   */
+  recordRunSample(runId: number, sample: RunSample): void {
+    const at = count(sample.at);
+    const values = [count(sample.scanned), count(sample.synced), count(sample.hashed), count(sample.skipped), count(sample.failed)] as const;
+    const last = this.#lastSample;
+    if (last !== undefined && last.runId === runId && at - last.insertedAt < SAMPLE_INTERVAL_MS) {
+      const { changes } = this.#moveSample.run(at, ...values, runId, last.at);
+      if (changes > 0) {
+        last.at = at;
+        return;
+      }
+      // The row is gone (pruned, or written by another store object): start again with a new one.
+    }
+    this.#insertSample.run(runId, at, ...values);
+    this.#lastSample = { runId, insertedAt: at, at };
+  }
+
+  /**
+   * How many users the newest finished full run of this source scanned (succeeded or partial: it read
+   * the source to the end), to tell the progress of the next one; undefined if there is none.
+   */
+  lastFullRunScanned(source: string): number | undefined {
+    const counts = this.#lastFullRunCounts.get(source);
+    if (counts === undefined || counts === null) return undefined;
+    try {
+      const scanned = (JSON.parse(counts) as { scanned?: unknown } | null)?.scanned;
+      return typeof scanned === 'number' && Number.isFinite(scanned) ? scanned : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * `phsync report`: one run (by id, else the newest, even one still running) read in one snapshot;
+   * undefined when there is no such run. Read only: no lock, and an engine may be running.
+   */
+  runReport(query: RunReportQuery = {}): RunReport | undefined {
+    return this.#db.transaction((): RunReport | undefined => {
+      const row = query.runId === undefined
+        ? this.#db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get()
+        : this.#db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?').get(query.runId);
+      return row === undefined ? undefined : readRunReport(this.#db, runRecord(row), query);
+    })();
   }
 
   /** For each user of a window, in order: what this target acknowledged last for it, if anything. */
@@ -306,7 +415,8 @@ export class StateStore implements Disposable {
   /**
    * Deletes history events older than `olderThanMs` milliseconds (Infinity: none), in transactions of
    * at most `chunkRows` events so that a huge prune never holds the write lock for long. Returns how
-   * many were deleted.
+   * many were deleted. The batch log and samples of runs that ended that long ago (`phsync report`'s
+   * data) go too, in the same bounded chunks; they are not in the count.
    */
   pruneHistory(olderThanMs: number, chunkRows: number = PRUNE_CHUNK_ROWS): number {
     if (Number.isNaN(olderThanMs) || olderThanMs < 0) throw new RangeError(`pruneHistory: olderThanMs must be 0 or more, got ${olderThanMs}`);
@@ -321,10 +431,30 @@ export class StateStore implements Disposable {
     let deleted = 0;
     for (;;) {
       const first = oldest.get();
-      if (first === undefined || first >= cutoff) return deleted;
+      if (first === undefined || first >= cutoff) break;
       const { changes } = prune.run(chunkRows, cutoff);
       deleted += changes;
-      if (changes === 0) return deleted;
+      if (changes === 0) break;
+    }
+    this.#pruneRunLog('batch_log', 'id', cutoff, chunkRows);
+    this.#pruneRunLog('run_samples', 'at', cutoff, chunkRows);
+    return deleted;
+  }
+
+  /**
+   * Deletes a run log's rows of runs that ended before `cutoff` (or never ended and are no longer
+   * running: aborted), oldest run first. Runs follow one another under the engine lock, so walking the
+   * run ids up from the oldest with rows stops at the first recent run (one indexed read when there is
+   * nothing to prune). A row whose run is not recorded goes too.
+   */
+  #pruneRunLog(table: 'batch_log' | 'run_samples', key: 'id' | 'at', cutoff: number, chunkRows: number): void {
+    const oldestRun = this.#db.prepare<[], number | null>(`SELECT min(run_id) FROM ${table}`).pluck();
+    const recent = this.#db.prepare<[number, number], number>(`SELECT 1 FROM runs WHERE id = ? AND (status = 'running' OR coalesce(finished_at, started_at) >= ?)`).pluck();
+    const prune = this.#db.prepare<[number, number, number]>(`DELETE FROM ${table} WHERE run_id = ? AND ${key} IN (SELECT ${key} FROM ${table} WHERE run_id = ? ORDER BY ${key} LIMIT ?)`);
+    for (;;) {
+      const runId = oldestRun.get();
+      if (runId === undefined || runId === null || recent.get(runId, cutoff) !== undefined) return;
+      if (prune.run(runId, runId, chunkRows).changes === 0) return;
     }
   }
 

@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS batches (
 
 const FINGERPRINT = Buffer.alloc(16, 0xab);
 
-it('migrates a version-1 state store to version 2 in place, keeping every row', () => {
+it('migrates a version-1 state store to the current version in place, keeping every row', () => {
   using dir = tempDir();
   const path = dir.file('state.db');
   {
@@ -86,9 +86,9 @@ it('migrates a version-1 state store to version 2 in place, keeping every row', 
 
   const db = new Database(path, { readonly: true });
   try {
-    assert.equal(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '2');
+    assert.equal(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '3');
     const tables = db.prepare<[], string>(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all();
-    assert.deepEqual(tables, ['batches', 'meta', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
+    assert.deepEqual(tables, ['batch_log', 'batches', 'meta', 'run_samples', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
     const indexes = db.prepare<[], string>(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'user_events%' ORDER BY name`).pluck().all();
     assert.deepEqual(indexes, [], 'events are not indexed (see state-schema.ts)');
     const disabled = (db.prepare('PRAGMA table_info(synced)').all() as { name: string; notnull: number; dflt_value: string | null }[]).find((c) => c.name === 'disabled');
