@@ -10,8 +10,11 @@ import { StateStore } from '../state/state-store.ts';
 import { WatermarkStore } from '../state/watermark-store.ts';
 import { TARGET_FORMS, openTarget } from '../target/open-target.ts';
 import type { OpenTargetOptions } from '../target/open-target.ts';
+import { log, logFormat } from '../observe/logger.ts';
 import { readCaFile } from '../util/read-ca-file.ts';
 import type { EngineContext } from './cycle-runner.ts';
+import { observabilityOptions, startObservability } from './observability.ts';
+import type { Observability } from './observability.ts';
 import { parseDuration } from './parse-duration.ts';
 import { integerOption } from './parse-options.ts';
 import { readSecret } from './read-secret.ts';
@@ -24,7 +27,7 @@ const TARGET_TOKEN_ENV = 'PHSYNC_TARGET_TOKEN';
 
 /** The options of every command that runs the engine (sync, run). */
 export function engineOptions<T>(y: Argv<T>) {
-  return sourceOptions(y)
+  return observabilityOptions(sourceOptions(y))
     .option('target', { type: 'string', defaultDescription: DEFAULT_TARGET, describe: `where credentials go: ${TARGET_FORMS}` })
     .option('target-token-file', { type: 'string', describe: `file holding the tenant API's bearer token (else ${TARGET_TOKEN_ENV}); never the command line` })
     .option('target-ca', { type: 'string', describe: 'CA certificate(s) (PEM) that sign the tenant\'s certificate' })
@@ -43,12 +46,14 @@ export function engineOptions<T>(y: Argv<T>) {
 export type EngineArgs = Awaited<ReturnType<typeof engineOptions>['argv']> & { readonly 'dry-run'?: boolean };
 
 export const warn = (message: string): void => {
-  process.stderr.write(`phsync: ${message}\n`);
+  log().warn(message);
 };
 
 export interface EngineSession extends AsyncDisposable {
   readonly config: PhsyncConfig;
   readonly ctx: EngineContext;
+  /** Metrics, progress and run logs; `push()` after each run for a Pushgateway. */
+  readonly observability: Observability;
 }
 
 /**
@@ -77,6 +82,9 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
     for (const c of closers.reverse()) await c();
   };
   try {
+    // First: the metrics must be listening when the pool announces its kernel.
+    const observability = await startObservability(args, { textLogs: logFormat() === 'text' });
+    closers.push(async () => observability[Symbol.asyncDispose]());
     if (!dryRun) {
       const lock = EngineLock.acquire(statePath);
       closers.push(() => lock.release());
@@ -89,6 +97,7 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
     closers.push(() => target.close());
     const pool = await HashPool.create({ workers, kernel: args.kernel, iterations: DEFAULT_ITERATIONS });
     closers.push(() => pool.close());
+    observability.observePool(pool);
     const ctx: EngineContext = {
       state,
       watermarks,
@@ -105,7 +114,7 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
       maxOutOfScopeDisables,
       warn,
     };
-    return { config, ctx, [Symbol.asyncDispose]: close };
+    return { config, ctx, observability, [Symbol.asyncDispose]: close };
   } catch (err) {
     await close();
     throw err;

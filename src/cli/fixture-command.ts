@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { generateFixture } from '../fixture/generate-fixture.ts';
 import { EXIT } from './exit-codes.ts';
 import { integerOption } from './parse-options.ts';
+import { log } from '../observe/logger.ts';
 
 export function fixtureOptions<T>(y: Argv<T>) {
   return y
@@ -18,6 +19,6 @@ export async function fixtureCommand(args: FixtureArgs): Promise<number> {
   const started = performance.now();
   const result = await generateFixture({ users, out: args.out, seed: args.seed, ...(args.passwords === undefined ? {} : { passwords: args.passwords }) });
   const seconds = (performance.now() - started) / 1000;
-  process.stderr.write(`wrote ${result.users} users (${result.entries} entries, ${(result.bytes / 1e6).toFixed(1)} MB) to ${args.out} in ${seconds.toFixed(1)} s\n`);
+  log().info(`wrote ${result.users} users (${result.entries} entries, ${(result.bytes / 1e6).toFixed(1)} MB) to ${args.out} in ${seconds.toFixed(1)} s`);
   return EXIT.ok;
 }

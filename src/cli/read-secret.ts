@@ -1,11 +1,23 @@
 import { readFileSync, statSync } from 'node:fs';
 import { FatalError } from '../errors.ts';
+import { addSecret } from '../observe/logger.ts';
 
 /**
  * A secret (bind password, token) from a file or an environment variable, never from argv: other
  * users of the machine can read a process's arguments. A file that others may read gets a warning.
  */
 export function readSecret(options: { readonly file: string | undefined; readonly env: string; readonly what: string; readonly warn: (message: string) => void }): string | undefined {
+  const secret = read(options);
+  // Whatever path a secret might take to a log line (an error message quoting a server's answer…),
+  // the logger replaces it there.
+  if (secret !== undefined && secret !== '') {
+    addSecret(secret);
+    if (secret.trim() !== secret && secret.trim() !== '') addSecret(secret.trim());
+  }
+  return secret;
+}
+
+function read(options: { readonly file: string | undefined; readonly env: string; readonly what: string; readonly warn: (message: string) => void }): string | undefined {
   if (options.file !== undefined) {
     let text: string;
     try {

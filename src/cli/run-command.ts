@@ -5,7 +5,8 @@ import { total } from '../pipeline/sync-counts.ts';
 import type { SyncSummary } from '../pipeline/sync-counts.ts';
 import type { CyclePlan } from '../pipeline/cycle-plan.ts';
 import { runCycle } from './cycle-runner.ts';
-import { engineOptions, openEngine, warn } from './engine-session.ts';
+import { log } from '../observe/logger.ts';
+import { engineOptions, openEngine } from './engine-session.ts';
 import { EXIT } from './exit-codes.ts';
 import { parseDuration } from './parse-duration.ts';
 
@@ -17,6 +18,7 @@ type RunArgs = Awaited<ReturnType<typeof runOptions>['argv']>;
 
 function cycleLine(source: string, plan: CyclePlan, s: SyncSummary): string {
   const c = s.counts;
+  // The time in the text: a daemon's text log has no other.
   return `${new Date().toISOString()} run ${s.runId} ${source} ${plan.kind} (${plan.reason}): ${s.status}, scanned ${c.scanned}, synced ${c.synced}, skipped ${total(c.skipped)}, failed ${total(c.failed)}, ${(s.elapsedMs / 1000).toFixed(1)} s${s.fatal === undefined ? '' : ` — ${s.fatal.message} [${s.fatal.code}]`}`;
 }
 
@@ -29,7 +31,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const intervalMs = parseDuration('interval', args.interval);
   await using engine = await openEngine(args);
   const { signal } = engine.ctx;
-  warn(`engine started: ${engine.config.sources.length} source(s), a cycle every ${args.interval}`);
+  log().info(`engine started: ${engine.config.sources.length} source(s), a cycle every ${args.interval}`);
   while (!signal.aborted) {
     const cycleStart = Date.now();
     for (const source of engine.config.sources) {
@@ -37,12 +39,13 @@ export async function runCommand(args: RunArgs): Promise<number> {
       try {
         const { plan, summary } = await runCycle(source, 'auto', engine.ctx);
         if (args.json) process.stdout.write(`${JSON.stringify({ plan, summary })}\n`);
-        else process.stderr.write(`${cycleLine(source.name, plan, summary)}\n`);
+        else log().info({ runId: summary.runId, source: source.name, kind: plan.kind, status: summary.status }, cycleLine(source.name, plan, summary));
       } catch (err) {
         // A source that cannot even be opened (a missing password file…) is retried next cycle.
-        warn(`${source.name}: cycle failed: ${errorMessage(err)}`);
+        log().error({ source: source.name }, `${source.name}: cycle failed: ${errorMessage(err)}`);
       }
     }
+    await engine.observability.push();
     const wait = Math.max(0, intervalMs - (Date.now() - cycleStart));
     try {
       await sleep(wait, undefined, { signal });
@@ -50,6 +53,6 @@ export async function runCommand(args: RunArgs): Promise<number> {
       break; // aborted: stop between cycles
     }
   }
-  warn('engine stopped');
+  log().info('engine stopped');
   return EXIT.ok;
 }

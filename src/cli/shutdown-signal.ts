@@ -1,3 +1,4 @@
+import { log } from '../observe/logger.ts';
 /**
  * One AbortSignal for the whole process, raised by SIGINT or SIGTERM: stages stop taking new work
  * and finish what they hold. A second signal exits at once (the state store is safe at any instant).
@@ -9,7 +10,7 @@ export function shutdownSignal(onSecond: () => void = () => process.exit(130)): 
       onSecond();
       return;
     }
-    process.stderr.write(`phsync: ${signal} received, finishing the batches in flight (again to stop at once)\n`);
+    log().warn(`${signal} received, finishing the batches in flight (again to stop at once)`);
     controller.abort(new Error(signal));
   };
   process.on('SIGINT', handler);

@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { FatalError } from '../errors.ts';
 import { readCaFile } from '../util/read-ca-file.ts';
-import { isLoopback } from '../tenant/http/listen-address.ts';
+import { isLoopback } from '../util/listen-address.ts';
 import { signInOverHttp } from '../tenant/http/signin-client.ts';
 import { signIn } from '../tenant/sign-in.ts';
 import type { SignInResult } from '../tenant/sign-in.ts';
 import { TenantStore } from '../tenant/tenant-store.ts';
 import { EXIT } from './exit-codes.ts';
 import { readPassword } from './read-password.ts';
+import { log } from '../observe/logger.ts';
 
 export function signinOptions<T>(y: Argv<T>) {
   return y
@@ -35,9 +36,9 @@ async function signInAt(args: SigninArgs, password: string): Promise<SignInResul
     throw new FatalError('TENANT_URL_INVALID', `--tenant ${args.tenant} is not a URL`);
   }
   const ca = args['tls-ca'] === undefined ? undefined : readCaFile(args['tls-ca']);
-  if (args['tls-insecure']) process.stderr.write('phsync: warning: --tls-insecure: the tenant\'s certificate is not verified, so anyone in between can read the password\n');
+  if (args['tls-insecure']) log().warn('warning: --tls-insecure: the tenant\'s certificate is not verified, so anyone in between can read the password');
   if (url.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[|\]$/gu, ''))) {
-    process.stderr.write('phsync: warning: the password crosses the network unencrypted (http://); use an https:// tenant\n');
+    log().warn('warning: the password crosses the network unencrypted (http://); use an https:// tenant');
   }
   return await signInOverHttp(args.tenant, args.user, password, { ...(ca === undefined ? {} : { ca }), insecure: args['tls-insecure'] });
 }

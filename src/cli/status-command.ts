@@ -7,6 +7,7 @@ import { EngineLock } from '../state/engine-lock.ts';
 import { StateStore } from '../state/state-store.ts';
 import type { RunRecord } from '../state/state-types.ts';
 import { EXIT } from './exit-codes.ts';
+import { log } from '../observe/logger.ts';
 
 export function statusOptions<T>(y: Argv<T>) {
   return y
@@ -29,7 +30,7 @@ export function engineHoldsLock(statePath: string): boolean | undefined {
     return false;
   } catch (err) {
     if (err instanceof PhsyncError && err.code === 'STATE_LOCKED') return true;
-    process.stderr.write(`phsync: cannot tell whether an engine is running: ${errorMessage(err)}\n`);
+    log().warn(`cannot tell whether an engine is running: ${errorMessage(err)}`);
     return undefined;
   }
 }

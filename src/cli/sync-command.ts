@@ -3,7 +3,8 @@ import { FatalError } from '../errors.ts';
 import type { CycleRequest } from '../pipeline/cycle-plan.ts';
 import type { SyncSummary } from '../pipeline/sync-counts.ts';
 import { runCycle } from './cycle-runner.ts';
-import { engineOptions, openEngine, warn } from './engine-session.ts';
+import { log } from '../observe/logger.ts';
+import { engineOptions, openEngine } from './engine-session.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatSummary } from './format-summary.ts';
 
@@ -26,9 +27,10 @@ export async function syncCommand(args: SyncArgs): Promise<number> {
   for (const source of engine.config.sources) {
     if (engine.ctx.signal.aborted) break;
     const { plan, summary } = await runCycle(source, requested, engine.ctx);
-    if (!args.json) warn(`${source.name}: ${plan.kind} sync (${plan.reason})`);
+    if (!args.json) log().info({ source: source.name, kind: plan.kind, reason: plan.reason }, `${source.name}: ${plan.kind} sync (${plan.reason})`);
     summaries.push(summary);
   }
+  await engine.observability.push();
   return report(summaries, args.json);
 }
 
@@ -41,7 +43,7 @@ function report(summaries: readonly SyncSummary[], json: boolean): number {
   }
   const fatal = summaries.filter((s) => s.fatal !== undefined);
   if (fatal.length === 1 && summaries.length === 1) throw new FatalError(fatal[0]!.fatal!.code, fatal[0]!.fatal!.message);
-  for (const s of fatal) process.stderr.write(`phsync: ${s.source}: ${s.fatal!.message} [${s.fatal!.code}]\n`);
+  for (const s of fatal) log().error({ source: s.source, code: s.fatal!.code }, `${s.source}: ${s.fatal!.message} [${s.fatal!.code}]`);
   if (fatal.length > 0) return EXIT.fatal;
   if (summaries.some((s) => s.status === 'interrupted')) return EXIT.interrupted;
   return summaries.some((s) => s.status === 'partial') ? EXIT.someFailed : EXIT.ok;

@@ -2,17 +2,18 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { Argv } from 'yargs';
 import { FatalError } from '../errors.ts';
-import { isLoopback, parseListenAddress } from '../tenant/http/listen-address.ts';
+import { isLoopback, parseListenAddress } from '../util/listen-address.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ITEMS, startTenantServer } from '../tenant/http/tenant-server.ts';
 import { TenantStore } from '../tenant/tenant-store.ts';
 import { EXIT } from './exit-codes.ts';
 import { integerOption } from './parse-options.ts';
 import { readSecret } from './read-secret.ts';
+import { log } from '../observe/logger.ts';
 
 const TOKEN_ENV = 'PHSYNC_TENANT_TOKEN';
 
 const warn = (message: string): void => {
-  process.stderr.write(`phsync: warning: ${message}\n`);
+  log().warn(`warning: ${message}`);
 };
 
 export function tenantServeOptions<T>(y: Argv<T>) {
@@ -95,15 +96,15 @@ export async function tenantServeCommand(args: ServeArgs): Promise<number> {
       maxBodyBytes,
       maxItems,
       ...(tls === undefined ? {} : { tls }),
-      log: (message) => process.stderr.write(`${message}\n`),
+      log: (message) => log().info(message),
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw new FatalError('TENANT_LISTEN_FAILED', `cannot listen on ${args.listen}: ${typeof code === 'string' ? code : String(err)}`, { cause: err });
   }
-  process.stderr.write(`phsync tenant listening on ${server.url}\n`);
+  log().info({ url: server.url }, `tenant listening on ${server.url}`);
   const signal = await stopped;
-  process.stderr.write(`phsync tenant: ${signal} received, closing\n`);
+  log().info(`tenant: ${signal} received, closing`);
   await server.close();
   return EXIT.ok;
 }

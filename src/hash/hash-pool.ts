@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { inspect } from 'node:util';
 import { Piscina } from 'piscina';
 import { PhsyncError, errorMessage } from '../errors.ts';
+import { publish } from '../observe/engine-events.ts';
 import { DEFAULT_ITERATIONS, HASH_BYTES, NT_HASH_BYTES, SALT_BYTES, deriveHash } from '../phs/credential.ts';
 import type { KernelName } from './hash-kernel.ts';
 import { MAX_ITERATIONS } from './hash-protocol.ts';
@@ -76,6 +77,7 @@ export class HashPool {
       await pool.#piscina.destroy();
       throw err;
     }
+    publish('kernelSelected', { kernel: pool.kernel, workers: pool.workers, rates: pool.kernelRates });
     return pool;
   }
 

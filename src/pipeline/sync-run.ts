@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FatalError, PhsyncError, errorMessage } from '../errors.ts';
+import { publish } from '../observe/engine-events.ts';
 import type { DirectoryUser, InvalidUser, UserSource } from '../source/directory-user.ts';
 import type { StateStore } from '../state/state-store.ts';
 import type { RunStatus, UserStatus } from '../state/state-types.ts';
@@ -41,10 +42,11 @@ export interface SyncRunOptions {
   /** At most this many users disabled as out of scope in one full run; more stops that step (default 500). */
   readonly maxOutOfScopeDisables?: number;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (counts: Readonly<SyncCounts>) => void;
 }
 
 const MAX_REPORTED_ERRORS = 50;
+/** A run's progress is sampled into the state store at most this often, for `phsync report`. */
+const SAMPLE_EVERY_MS = 1000;
 export const DEFAULT_MAX_OUT_OF_SCOPE_DISABLES = 500;
 /** A disable member's fingerprint: not used, since acknowledging a disable keeps the stored one. */
 const NO_FINGERPRINT = Buffer.alloc(0);
@@ -72,7 +74,20 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
   let batch: HashBatch | undefined;
   let disables: DisableBatch | undefined;
 
-  const runId = options.dryRun ? 0 : state.beginRun(options.kind ?? 'full', source.name, target.id);
+  const kind = options.kind ?? 'full';
+  const runId = options.dryRun ? 0 : state.beginRun(kind, source.name, target.id);
+  publish('runStart', { runId, kind, source: source.name, target: target.id, dryRun: options.dryRun, startedAt: runStartedMs, expectedUsers: kind === 'full' ? state.lastFullRunScanned(source.name) : undefined });
+  let usersInFlight = 0;
+  let lastSampleAt = 0;
+  const sample = (): void => {
+    if (options.dryRun) return;
+    lastSampleAt = Date.now();
+    state.recordRunSample(runId, { at: lastSampleAt, scanned: counts.scanned, synced: counts.synced, hashed: counts.hashed, skipped: total(counts.skipped), failed: total(counts.failed) });
+  };
+  const progress = (): void => {
+    publish('runProgress', { runId, source: source.name, counts, usersInFlight });
+    if (Date.now() - lastSampleAt >= SAMPLE_EVERY_MS) sample();
+  };
 
   const record = (status: UserStatus): void => {
     if (!options.dryRun) state.recordStatus(status);
@@ -95,6 +110,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
 
   const ship = async (full: HashBatch | DisableBatch): Promise<void> => {
     const batchId = randomUUID();
+    const shipStarted = performance.now();
     state.recordBatch(runId, target.id, batchId, full.members);
     let items: CredentialItem[];
     if (full instanceof HashBatch) {
@@ -110,12 +126,20 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
         return;
       }
       counts.hashed += count;
+      publish('batchHashed', { source: source.name, kernel: hasher.kernel, users: count, seconds: (performance.now() - shipStarted) / 1000 });
       items = full.items(hashed.salts, hashed.hashes, options.iterations);
     } else {
       items = full.items();
     }
+    const writeStarted = performance.now();
     const results = await target.write({ batchId, source: source.name, items });
-    state.ackBatch(batchId, target.id, runId, results);
+    const acked = state.ackBatch(batchId, target.id, runId, results);
+    const finished = performance.now();
+    const batchKind = full instanceof HashBatch ? 'credential' : 'disable';
+    const hashMs = writeStarted - shipStarted;
+    const writeMs = finished - writeStarted;
+    state.recordBatchLog({ runId, kind: batchKind, users: results.length, hashMs, writeMs, finishedAt: Date.now(), applied: acked.applied, stale: acked.stale, rejected: acked.invalid });
+    publish('batchWritten', { runId, source: source.name, target: target.id, kind: batchKind, users: results.length, hashSeconds: hashMs / 1000, writeSeconds: writeMs / 1000, applied: acked.applied, stale: acked.stale, rejected: acked.invalid });
     results.forEach((result, i) => {
       const member: BatchMember = full.members[i]!;
       if (result.status === 'applied') {
@@ -133,14 +157,20 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
       }
     });
     if (full instanceof HashBatch) counts.batches++;
-    options.onProgress?.(counts);
   };
 
   const dispatch = async (full: HashBatch | DisableBatch): Promise<void> => {
     while (inFlight.size >= options.maxBatchesInFlight) await Promise.race(inFlight);
-    const task = ship(full).catch((err: unknown) => {
-      fatal ??= err;
-    });
+    const users = full.members.length;
+    usersInFlight += users;
+    const task = ship(full)
+      .catch((err: unknown) => {
+        fatal ??= err;
+      })
+      .finally(() => {
+        usersInFlight -= users;
+        progress();
+      });
     const tracked = task.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   };
@@ -167,11 +197,12 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     for (const [i, user] of users.entries()) {
       const synced = screened[i];
       const sighting = seen.add(user.source, user.anchor, user.dn);
+      // The same entry read again (a reconnect, overlapping base DNs) is counted once and is no
+      // one's error. Counted here, not when read, so that `scanned` only ever grows (a metric).
+      if (sighting !== 'again') counts.scanned++;
       if (sighting !== 'new') {
         user.ntHash.fill(0);
-        // The same entry read again (a reconnect, overlapping base DNs) is no one's error.
         if (sighting === 'duplicate') fail(user.origin, new PhsyncError('DUPLICATE_ANCHOR', `anchor ${user.anchor} was already read in this run under another DN; this entry is ignored`));
-        else counts.scanned--;
         continue;
       }
       const reason = skipReason(user, policy);
@@ -271,19 +302,22 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
   try {
     for await (const item of source) {
       if (stopping()) break;
-      counts.scanned++;
       if (item.kind === 'invalid') {
+        counts.scanned++;
         const bad: InvalidUser = item.invalid;
         if (bad.anchor !== undefined) seenInvalid.add(bad.source, bad.anchor, '');
         fail(bad.origin, bad.error, bad);
         continue;
       }
       window.push(item.user);
-      if (window.length >= options.batchSize) await screenWindow();
+      if (window.length >= options.batchSize) {
+        await screenWindow();
+        progress();
+      }
     }
     if (!stopping()) await screenWindow();
     if (batch !== undefined && !stopping()) await dispatch(batch);
-    if ((options.kind ?? 'full') === 'full' && !stopping()) {
+    if (kind === 'full' && !stopping()) {
       // Only after every write of this run settled: one that failed makes the run fatal, and a run
       // that did not go through to the end knows nothing of who left the scope.
       await Promise.allSettled(inFlight);
@@ -302,9 +336,12 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
 
   const status: RunStatus = fatal !== undefined ? 'failed' : options.signal?.aborted === true ? 'interrupted' : total(counts.failed) > 0 ? 'partial' : 'succeeded';
   const fatalError: UserError | undefined = fatal === undefined ? undefined : { origin: 'run', code: fatal instanceof PhsyncError ? fatal.code : 'INTERNAL', message: errorMessage(fatal) };
-  if (!options.dryRun) state.finishRun(runId, status, counts, fatalError?.message);
+  if (!options.dryRun) {
+    sample();
+    state.finishRun(runId, status, counts, fatalError?.message, errors);
+  }
   const elapsedMs = performance.now() - started;
-  return {
+  const summary: SyncSummary = {
     runId,
     status,
     source: source.name,
@@ -320,6 +357,8 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     errors,
     fatal: fatalError,
   };
+  publish('runFinish', { kind, summary });
+  return summary;
 }
 
 /**

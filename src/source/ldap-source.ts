@@ -3,6 +3,7 @@ import type { Entry } from 'ldapts';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { FatalError } from '../errors.ts';
+import { publish } from '../observe/engine-events.ts';
 import { DEFAULT_RETRY, waitBeforeRetry } from '../util/retry-policy.ts';
 import type { RetryPolicy } from '../util/retry-policy.ts';
 import { binaryAttributes, ntHashAttribute, requestedAttributes } from './attribute-mapping.ts';
@@ -141,6 +142,7 @@ export class LdapSource implements UserSource {
         const error = translateLdapError(err, ctx);
         if (!(error instanceof LdapTransientError) || retry >= o.retry.maxRetries || o.signal?.aborted === true) throw error;
         retry++;
+        publish('retry', { component: 'source', name: o.name, code: error.code });
         this.#reconnects++;
         o.onNotice?.(`${error.message} [${error.code}]; reconnecting (attempt ${retry} of ${o.retry.maxRetries}) and paging ${baseDn} again`);
         await waitBeforeRetry(o.retry, retry, o.signal);

@@ -1,9 +1,10 @@
 import http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FatalError, PhsyncError } from '../errors.ts';
+import { publish } from '../observe/engine-events.ts';
+import { isLoopback } from '../util/listen-address.ts';
 import { DEFAULT_RETRY, retryDelay } from '../util/retry-policy.ts';
 import type { RetryPolicy } from '../util/retry-policy.ts';
 import type { CredentialBatch, ItemResult } from './credential-batch.ts';
@@ -68,11 +69,7 @@ interface Answer {
 
 /** 127.0.0.0/8, ::1 and localhost: the only hosts plain http:// may reach. */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[(.*)\]$/u, '$1').toLowerCase();
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
-  return false;
+  return isLoopback(hostname.replace(/^\[(.*)\]$/u, '$1'));
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -304,6 +301,7 @@ export class HttpTarget implements CredentialTarget {
       }
       const delay = Math.max(error.retryAfterMs ?? 0, retryDelay(this.#retry, retry + 1));
       this.#stats.retries++;
+      publish('retry', { component: 'target', name: this.id, code: error.code });
       this.#onNotice?.(this.#scrub(`${error.message} [${error.code}]; retry ${retry + 1} of ${this.#retry.maxRetries} in ${delay} ms`));
       try {
         await sleep(delay, undefined, { signal });
@@ -329,6 +327,7 @@ export class HttpTarget implements CredentialTarget {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        publish('targetRequest', { target: this.id, method, status: answer?.status ?? 0, seconds: (performance.now() - sent) / 1000, bytesSent: body?.length ?? 0 });
         if (err === undefined && answer !== undefined) resolve(answer);
         else reject(err);
       };
@@ -361,6 +360,7 @@ export class HttpTarget implements CredentialTarget {
           });
         },
       );
+      const sent = performance.now();
       const timer = setTimeout(() => req.destroy(new RequestTimeoutError(`${this.#timeoutMs} ms`)), this.#timeoutMs);
       req.on('error', (err) => finish(err));
       req.end(body);

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ItemResult } from '../../src/target/credential-batch.ts';
 import type { FaultDecision } from '../../src/tenant/http/faults.ts';
-import { isLoopback, parseListenAddress } from '../../src/tenant/http/listen-address.ts';
+import { isLoopback, parseListenAddress } from '../../src/util/listen-address.ts';
 import { signInOverHttp } from '../../src/tenant/http/signin-client.ts';
 import { SignInLockout } from '../../src/tenant/http/signin-lockout.ts';
 import { startTenantServer } from '../../src/tenant/http/tenant-server.ts';
@@ -453,7 +453,7 @@ describe('phsync tenant serve (the CLI)', () => {
     const url = await new Promise<string>((resolve, reject) => {
       server.child.stderr!.on('data', (d: Buffer | string) => {
         stderr += String(d);
-        const match = /phsync tenant listening on (https:\/\/127\.0\.0\.1:\d+)\n/.exec(stderr);
+        const match = /phsync: tenant listening on (https:\/\/127\.0\.0\.1:\d+)\n/.exec(stderr);
         if (match !== null) resolve(match[1]!);
       });
       void server.done.then((r) => reject(new Error(`the tenant exited (${r.code}): ${r.stderr}`)));
