@@ -19,7 +19,7 @@ export function formatSummary(summary: SyncSummary): string {
     `  disabled      ${c.disabledAtTarget} at the target (disabled in the directory or out of scope: sign-in refused)`,
     `  skipped       ${total(c.skipped)}${byKey(c.skipped)}`,
     `  failed        ${total(c.failed)}${byKey(c.failed)}`,
-    `  hashed        ${c.hashed} in ${c.batches} batches (kernel ${summary.kernel}, ${summary.workers} workers)`,
+    `  hashed        ${c.hashed} in ${c.batches} batches (kernel ${summary.kernel}, ${summary.workers} worker${summary.workers === 1 ? '' : 's'})`,
   ];
   if (c.recoveredBatches + c.droppedBatches > 0) {
     lines.push(`  resumed       ${c.recoveredBatches} batches found applied at the target, ${c.droppedBatches} redone`);

@@ -205,7 +205,9 @@ export class ProgressDisplay implements Disposable {
     const base = run.samples[0];
     const span = base === undefined ? 0 : now - base.at;
     const usersPerSecond = base !== undefined && span > 0 ? ((run.scanned - base.scanned) * 1000) / span : 0;
-    const columns = this.#stream.columns ?? DEFAULT_COLUMNS;
+    // A terminal that reports no size (0 columns: a pty nobody sized, a serial console) gets the default.
+    const reported = this.#stream.columns ?? 0;
+    const columns = reported > 0 ? reported : DEFAULT_COLUMNS;
     const line = formatProgress(
       { source: run.source, scanned: run.scanned, synced: run.synced, failed: run.failed, expected: run.expected, elapsedMs: now - run.startedAt, usersPerSecond: Math.max(0, usersPerSecond) },
       // One column short of the width: a line filling the last column wraps on some terminals.
