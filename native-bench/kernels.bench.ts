@@ -82,7 +82,7 @@ rows.push(
 for (const name of KERNEL_NAMES) {
   const kernel = await createKernel(name);
   await kernel.hashBatch(inputs, salts, Math.min(users, 16), iterations, out);
-  rows.push(await timeRounds(`kernel ${name}${name === 'wasm' ? ' (hash-wasm)' : ''}`, 1, () => kernel.hashBatch(inputs, salts, users, iterations, out)));
+  rows.push(await timeRounds(`kernel ${name}`, 1, () => kernel.hashBatch(inputs, salts, users, iterations, out)));
 }
 
 // 3. The pool end to end, as the pipeline uses it: batches of `batchSize`, at most 2 × workers in

@@ -4,6 +4,8 @@ import type { Argv } from 'yargs';
 import type { PhsyncConfig } from '../config/config-types.ts';
 import { FatalError } from '../errors.ts';
 import { HashPool } from '../hash/hash-pool.ts';
+import type { KernelChoice } from '../hash/kernel-selection.ts';
+import { KERNEL_NAMES } from '../hash/kernels.ts';
 import { DEFAULT_ITERATIONS } from '../phs/credential.ts';
 import { EngineLock } from '../state/engine-lock.ts';
 import { StateStore } from '../state/state-store.ts';
@@ -33,7 +35,7 @@ export function engineOptions<T>(y: Argv<T>) {
     .option('target-ca', { type: 'string', describe: 'CA certificate(s) (PEM) that sign the tenant\'s certificate' })
     .option('target-insecure', { type: 'boolean', default: false, describe: 'do not verify the tenant\'s certificate (prints a warning)' })
     .option('state', { type: 'string', defaultDescription: DEFAULT_STATE, describe: 'state store (SQLite)' })
-    .option('kernel', { choices: ['auto', 'node', 'wasm'] as const, default: 'auto' as const, describe: 'PBKDF2 kernel; auto measures and picks the fastest' })
+    .option('kernel', { choices: ['auto', ...KERNEL_NAMES] as KernelChoice[], default: 'auto' as KernelChoice, describe: 'PBKDF2 kernel; auto self-tests and times each available one and picks the fastest' })
     .option('workers', { type: 'number', default: availableParallelism(), defaultDescription: 'one per core', describe: 'hash worker threads' })
     .option('batch-size', { type: 'number', default: 256, describe: 'users per hash task and per target write' })
     .option('sync-empty-passwords', { type: 'boolean', default: false, describe: 'also sync users whose password is empty' })

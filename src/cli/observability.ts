@@ -97,7 +97,8 @@ function logEngineEvents(textLogs: boolean): () => void {
   const stops = [
     subscribe('kernelSelected', (e) => {
       const rates = Object.entries(e.rates).map(([k, r]) => `${k} ${Math.round(r).toLocaleString('en-US')}/s`);
-      log().info({ kernel: e.kernel, workers: e.workers, rates: e.rates }, `kernel ${e.kernel}, ${e.workers} worker thread${e.workers === 1 ? '' : 's'}${rates.length === 0 ? '' : ` (measured per thread: ${rates.join(', ')})`}`);
+      log().info({ kernel: e.kernel, workers: e.workers, rates: e.rates, unavailable: e.unavailable }, `kernel ${e.kernel}, ${e.workers} worker thread${e.workers === 1 ? '' : 's'}${rates.length === 0 ? '' : ` (measured per thread: ${rates.join(', ')})`}`);
+      for (const [kernel, why] of Object.entries(e.unavailable)) log().info({ kernel, why }, `kernel ${kernel} not used: ${why}`);
     }),
     subscribe('runStart', (e) => {
       log()[runLevel]({ runId: e.runId, source: e.source, kind: e.kind, target: e.target, dryRun: e.dryRun, expectedUsers: e.expectedUsers }, `run ${e.runId}: ${e.kind} sync of ${e.source} to ${e.target} started`);

@@ -10,7 +10,7 @@ import { HASH_BYTES, PBKDF2_INPUT_BYTES, SALT_BYTES } from '../phs/credential.ts
  * The batch is three flat buffers instead of an array of small ones: one allocation per batch,
  * cheap to move between threads, and each kernel reads its slice by offset.
  */
-export type KernelName = 'node' | 'wasm';
+export type KernelName = 'native' | 'node' | 'wasm-simd' | 'hash-wasm';
 
 export interface HashKernel {
   readonly name: KernelName;

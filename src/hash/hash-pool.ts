@@ -9,6 +9,7 @@ import type { KernelName } from './hash-kernel.ts';
 import { MAX_ITERATIONS } from './hash-protocol.ts';
 import type { HashResult, HashTask } from './hash-protocol.ts';
 import { selectKernel } from './kernel-selection.ts';
+import { KERNEL_NAMES } from './kernels.ts';
 import type { KernelChoice } from './kernel-selection.ts';
 
 /**
@@ -38,7 +39,7 @@ export interface HashBatchResult {
 }
 
 const MAX_WORKERS = 1024;
-const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'node', 'wasm'];
+const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', ...KERNEL_NAMES];
 const OPTION_NAMES: readonly string[] = ['workers', 'kernel', 'iterations'];
 // Node 24 strips the types when piscina's worker imports this file; no build step, no loader.
 const WORKER_URL = new URL('./hash-worker.ts', import.meta.url);
@@ -56,6 +57,8 @@ export class HashPool {
   readonly iterations: number;
   /** Single-thread hashes per second measured by 'auto' for each kernel that passed its self-test. */
   readonly kernelRates: Readonly<Record<string, number>>;
+  /** Kernels 'auto' could not use here, and why (not built, no SHA extensions, a failed self-test). */
+  readonly kernelsUnavailable: Readonly<Record<string, string>>;
   /** Most batches piscina holds waiting for a thread. */
   readonly maxQueue: number;
 
@@ -70,19 +73,20 @@ export class HashPool {
     const resolved = resolveOptions(options);
     // Select before starting the threads: their start-up would disturb the timing.
     const selection = await selectKernel(resolved.kernel, resolved.iterations);
-    const pool = new HashPool(resolved, selection.name, selection.measured);
+    const pool = new HashPool(resolved, selection.name, selection.measured, selection.reasons);
     try {
       await pool.#probe();
     } catch (err) {
       await pool.#piscina.destroy();
       throw err;
     }
-    publish('kernelSelected', { kernel: pool.kernel, workers: pool.workers, rates: pool.kernelRates });
+    publish('kernelSelected', { kernel: pool.kernel, workers: pool.workers, rates: pool.kernelRates, unavailable: pool.kernelsUnavailable });
     return pool;
   }
 
-  private constructor(options: ResolvedOptions, kernel: KernelName, rates: Readonly<Partial<Record<KernelName, number>>>) {
+  private constructor(options: ResolvedOptions, kernel: KernelName, rates: Readonly<Partial<Record<KernelName, number>>>, unavailable: Readonly<Partial<Record<KernelName, string>>>) {
     this.kernel = kernel;
+    this.kernelsUnavailable = Object.freeze({ ...unavailable });
     this.workers = options.workers;
     this.iterations = options.iterations;
     this.kernelRates = Object.freeze({ ...rates });

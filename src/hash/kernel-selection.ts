@@ -33,6 +33,8 @@ export interface KernelSelection {
   readonly measured: Readonly<Partial<Record<KernelName, number>>>;
   /** Kernels that 'auto' left out because they could not be created or failed the self-test. */
   readonly rejected: readonly KernelName[];
+  /** Why, for each rejected kernel (e.g. "the native kernel is not built…"). */
+  readonly reasons: Readonly<Partial<Record<KernelName, string>>>;
 }
 
 export interface SelectKernelOptions {
@@ -102,12 +104,12 @@ export async function selectKernel(choice: KernelChoice, iterations: number, opt
       throw new PhsyncError('KERNEL_UNAVAILABLE', `hash kernel "${choice}" cannot be created: ${errorMessage(err)}`, { cause: err });
     }
     await selfTestKernel(kernel);
-    return Object.freeze({ name: choice, measured: Object.freeze({}), rejected: Object.freeze([]) });
+    return Object.freeze({ name: choice, measured: Object.freeze({}), rejected: Object.freeze([]), reasons: Object.freeze({}) });
   }
 
   const measured: Partial<Record<KernelName, number>> = {};
   const rejected: KernelName[] = [];
-  const failures: string[] = [];
+  const reasons: Partial<Record<KernelName, string>> = {};
   for (const name of KERNEL_NAMES) {
     let kernel: HashKernel;
     try {
@@ -115,7 +117,7 @@ export async function selectKernel(choice: KernelChoice, iterations: number, opt
       await selfTestKernel(kernel);
     } catch (err) {
       rejected.push(name);
-      failures.push(`${name}: ${errorMessage(err)}`);
+      reasons[name] = errorMessage(err);
       continue;
     }
     measured[name] = await measureRate(kernel, iterations);
@@ -127,9 +129,9 @@ export async function selectKernel(choice: KernelChoice, iterations: number, opt
     if (rate !== undefined && (best === undefined || rate > (measured[best] ?? 0))) best = name;
   }
   if (best === undefined) {
-    throw new PhsyncError('KERNEL_SELF_TEST_FAILED', `no hash kernel passed its self-test (${failures.join('; ')})`);
+    throw new PhsyncError('KERNEL_SELF_TEST_FAILED', `no hash kernel passed its self-test (${Object.entries(reasons).map(([n, why]) => `${n}: ${why}`).join('; ')})`);
   }
-  return Object.freeze({ name: best, measured: Object.freeze(measured), rejected: Object.freeze(rejected) });
+  return Object.freeze({ name: best, measured: Object.freeze(measured), rejected: Object.freeze(rejected), reasons: Object.freeze(reasons) });
 }
 
 /**

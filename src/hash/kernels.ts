@@ -1,5 +1,6 @@
 import { PhsyncError } from '../errors.ts';
 import type { HashKernel, KernelName } from './hash-kernel.ts';
+import { createNativeKernel } from './native-kernel.ts';
 import { createNodeKernel } from './node-kernel.ts';
 import { createWasmKernel } from './wasm-kernel.ts';
 
@@ -8,7 +9,7 @@ import { createWasmKernel } from './wasm-kernel.ts';
  * the worker and the bench cannot disagree about which kernels exist. Listed in preference order
  * (native first); selection breaks ties in this order.
  */
-export const KERNEL_NAMES: readonly KernelName[] = Object.freeze(['node', 'wasm'] as const);
+export const KERNEL_NAMES: readonly KernelName[] = Object.freeze(['native', 'node', 'hash-wasm'] as const);
 
 export function isKernelName(value: unknown): value is KernelName {
   return typeof value === 'string' && (KERNEL_NAMES as readonly string[]).includes(value);
@@ -17,9 +18,11 @@ export function isKernelName(value: unknown): value is KernelName {
 /** Async because a WASM kernel has to instantiate its module first. */
 export async function createKernel(name: KernelName): Promise<HashKernel> {
   switch (name) {
+    case 'native':
+      return createNativeKernel();
     case 'node':
       return createNodeKernel();
-    case 'wasm':
+    case 'hash-wasm':
       return createWasmKernel();
     default:
       // Reached only from untyped callers (e.g. a task that crossed a thread boundary).

@@ -21,7 +21,7 @@ export async function createWasmKernel(): Promise<HashKernel> {
   // creation, where kernel selection can fall back, rather than in the middle of a batch.
   await sha256;
   return {
-    name: 'wasm',
+    name: 'hash-wasm',
     async hashBatch(input, salts, count, iterations, out) {
       assertBatchShape(input, salts, count, iterations, out);
       for (let i = 0; i < count; i++) {

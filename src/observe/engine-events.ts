@@ -80,6 +80,8 @@ export interface KernelSelectedEvent {
   readonly workers: number;
   /** Single-thread hashes per second measured for each kernel that passed its self-test (auto only). */
   readonly rates: Readonly<Record<string, number>>;
+  /** Kernels that could not be used here, and why (auto only). */
+  readonly unavailable: Readonly<Record<string, string>>;
 }
 
 /** Channel names: stable, documented in the README for other subscribers. */

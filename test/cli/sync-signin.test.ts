@@ -67,7 +67,7 @@ describe('phsync sync then signin, through the CLI, on the bundled sample', () =
   it('writes NDJSON whose every credential verifies under an independent implementation', async () => {
     using dir = tempDir();
     const out = dir.file('out.ndjson');
-    const sync = await runCli(['sync', '--source', SAMPLE, '--target', `ndjson:${out}`, '--state', dir.file('s.db'), '--kernel', 'wasm', '--batch-size', '64']);
+    const sync = await runCli(['sync', '--source', SAMPLE, '--target', `ndjson:${out}`, '--state', dir.file('s.db'), '--kernel', 'hash-wasm', '--batch-size', '64']);
     assert.equal(sync.code, 0, sync.stderr);
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, inScope.length);

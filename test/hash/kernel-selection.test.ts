@@ -59,24 +59,29 @@ describe('selectKernel', () => {
   }
 
   it("'auto' never picks a kernel that gives a wrong answer", async () => {
-    const selection = await selectKernel('auto', 1000, { createKernel: factory({ node: corrupted }) });
-    assert.equal(selection.name, 'wasm');
-    assert.deepEqual(selection.rejected, ['node']);
-    assert.equal(selection.measured.node, undefined);
+    // Every kernel but one corrupted: that one is picked, whatever the speeds.
+    for (const good of KERNEL_NAMES) {
+      const overrides = Object.fromEntries(KERNEL_NAMES.filter((n) => n !== good).map((n) => [n, corrupted]));
+      const selection = await selectKernel('auto', 1000, { createKernel: factory(overrides) });
+      assert.equal(selection.name, good);
+      assert.deepEqual([...selection.rejected].sort(), KERNEL_NAMES.filter((n) => n !== good).sort());
+      assert.deepEqual(Object.keys(selection.measured), [good]);
+    }
   });
 
   it("'auto' falls back when a kernel cannot be created (e.g. no WebAssembly)", async () => {
-    const selection = await selectKernel('auto', 1000, { createKernel: factory({}, ['wasm']) });
+    const selection = await selectKernel('auto', 1000, { createKernel: factory({}, ['native', 'hash-wasm']) });
     assert.equal(selection.name, 'node');
-    assert.deepEqual(selection.rejected, ['wasm']);
+    assert.deepEqual(selection.rejected, ['native', 'hash-wasm']);
+    assert.match(selection.reasons['native'] ?? '', /not available here/);
   });
 
   it("'auto' fails when no kernel passes", async () => {
-    await assert.rejects(selectKernel('auto', 1000, { createKernel: factory({ node: corrupted, wasm: corrupted }) }), isCode('KERNEL_SELF_TEST_FAILED'));
+    await assert.rejects(selectKernel('auto', 1000, { createKernel: factory(Object.fromEntries(KERNEL_NAMES.map((n) => [n, corrupted]))) }), isCode('KERNEL_SELF_TEST_FAILED'));
   });
 
   it('an explicit kernel that gives a wrong answer is refused with KERNEL_SELF_TEST_FAILED', async () => {
-    await assert.rejects(selectKernel('wasm', 1000, { createKernel: factory({ wasm: corrupted }) }), isCode('KERNEL_SELF_TEST_FAILED'));
+    await assert.rejects(selectKernel('hash-wasm', 1000, { createKernel: factory({ 'hash-wasm': corrupted }) }), isCode('KERNEL_SELF_TEST_FAILED'));
   });
 
   it('an explicit kernel that cannot be created is refused with KERNEL_UNAVAILABLE', async () => {
