@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { signIn } from '../../src/tenant/sign-in.ts';
@@ -62,6 +63,42 @@ describe('tenant store', () => {
     using store = TenantStore.open(dir.file('tenant.db'));
     store.applyBatch({ batchId: 'b', source: 's', items: [await item('a1', 'ann@example.com', 'pw', { disabled: true, forceChangePasswordNextSignIn: true })] });
     assert.deepEqual(await signIn(store, 'ann@example.com', 'pw'), { ok: false, reason: 'disabled' });
+  });
+
+  it('migrates a version-1 store (users in a WITHOUT ROWID table) keeping every user, who still signs in', async () => {
+    using dir = tempDir();
+    const path = dir.file('v1.db');
+    const v1 = new Database(path);
+    v1.exec(`
+      CREATE TABLE tenant_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      INSERT INTO tenant_meta VALUES ('schema_version', '1');
+      CREATE TABLE tenant_users (source TEXT NOT NULL, anchor TEXT NOT NULL, upn TEXT NOT NULL, upn_key TEXT NOT NULL UNIQUE,
+        credential TEXT NOT NULL, force_change INTEGER NOT NULL, disabled INTEGER NOT NULL, changed_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL, PRIMARY KEY (source, anchor)) STRICT, WITHOUT ROWID;
+      CREATE TABLE tenant_batches (batch_id TEXT PRIMARY KEY, results TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;`);
+    const ann = await item('a1', 'Ann@example.com', 'Pa$$w0rd');
+    v1.prepare('INSERT INTO tenant_users VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)').run('s', 'a1', ann.userPrincipalName, 'ann@example.com', ann.credential!, Date.parse(ann.changedAt), Date.now());
+    v1.prepare('INSERT INTO tenant_batches VALUES (?, ?, ?)').run('old-batch', JSON.stringify([{ status: 'applied' }]), Date.now());
+    v1.close();
+
+    {
+      using store = TenantStore.open(path);
+      assert.equal(store.countUsers(), 1);
+      assert.deepEqual(store.batchResults('old-batch'), [{ status: 'applied' }]);
+      assert.deepEqual(await signIn(store, 'ann@example.com', 'Pa$$w0rd'), { ok: true, forceChangePassword: true });
+      // The constraints hold after the rebuild: an upsert by (source, anchor), a UPN owned by another.
+      const newer = { ...(await item('a1', 'ann@example.com', 'N3w-pass')), changedAt: new Date(Date.now() + 1000).toISOString() };
+      assert.deepEqual(store.applyBatch({ batchId: 'b2', source: 's', items: [newer, await item('a2', 'ANN@example.com', 'x')] }), [{ status: 'applied' }, { status: 'invalid', reason: 'userPrincipalName ANN@example.com belongs to another user' }]);
+      assert.equal(store.countUsers(), 1);
+      assert.deepEqual(await signIn(store, 'ann@example.com', 'N3w-pass'), { ok: true, forceChangePassword: false });
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.prepare(`SELECT value FROM tenant_meta WHERE key = 'schema_version'`).pluck().get(), '2');
+      assert.doesNotMatch(db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'tenant_users'`).pluck().get() as string, /WITHOUT ROWID/);
+    } finally {
+      db.close();
+    }
   });
 
   it('refuses a file that is not a database, and a store of a newer schema, without touching them', async () => {
