@@ -17,14 +17,14 @@ export function observabilityOptions<T>(y: Argv<T>) {
   return y
     .option('metrics-listen', { type: 'string', group: GROUP, describe: 'serve Prometheus metrics on HOST:PORT/metrics while the engine runs (e.g. 127.0.0.1:9464; port 0: any free port, logged)' })
     .option('pushgateway', { type: 'string', group: GROUP, describe: 'push the final metrics of each run to this Prometheus Pushgateway URL (batch jobs)' })
-    .option('push-job', { type: 'string', default: 'phsync', group: GROUP, describe: 'the job label of pushed metrics' })
+    .option('job', { type: 'string', default: 'phsync', group: GROUP, describe: 'the job label of pushed metrics (the Pushgateway group)' })
     .option('progress', { type: 'boolean', default: true, group: GROUP, describe: 'a progress line on stderr when it is a terminal (--no-progress: none)' });
 }
 
 export interface ObservabilityArgs {
   readonly 'metrics-listen'?: string | undefined;
   readonly pushgateway?: string | undefined;
-  readonly 'push-job': string;
+  readonly job: string;
   readonly progress: boolean;
 }
 
@@ -76,8 +76,8 @@ export async function startObservability(args: ObservabilityArgs, options: { rea
     push: async () => {
       if (metrics === undefined || pushUrl === undefined) return;
       try {
-        await pushMetrics({ url: pushUrl, job: args['push-job'], body: await metrics.registry.metrics(), contentType: metrics.registry.contentType });
-        log().info({ pushgateway: new URL(pushUrl).origin, job: args['push-job'] }, `metrics pushed to ${new URL(pushUrl).origin} (job ${args['push-job']})`);
+        await pushMetrics({ url: pushUrl, job: args.job, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType });
+        log().info({ pushgateway: new URL(pushUrl).origin, job: args.job }, `metrics pushed to ${new URL(pushUrl).origin} (job ${args.job})`);
       } catch (err) {
         // The run itself is done and recorded; the missing heartbeat will alert on its own.
         log().warn({ err: errorMessage(err) }, errorMessage(err));

@@ -137,7 +137,7 @@ describe('Prometheus metrics of the engine', () => {
   it('pushes the final values of a batch run to a real Pushgateway, without process metrics', async () => {
     await using gateway = await startPushgateway();
     using dir = tempDir();
-    const sync = await runCli(['sync', '--source', SAMPLE, '--target', `sqlite:${dir.file('t.db')}`, '--state', dir.file('s.db'), '--pushgateway', gateway.url, '--push-job', 'phsync-nightly', '--json']);
+    const sync = await runCli(['sync', '--source', SAMPLE, '--target', `sqlite:${dir.file('t.db')}`, '--state', dir.file('s.db'), '--pushgateway', gateway.url, '--job', 'phsync-nightly', '--json']);
     assert.equal(sync.code, 0, sync.stderr);
     assert.match(sync.stderr, /metrics pushed to http:\/\/127\.0\.0\.1:\d+ \(job phsync-nightly\)/);
     const summary = JSON.parse(sync.stdout) as SyncSummary;
@@ -149,7 +149,7 @@ describe('Prometheus metrics of the engine', () => {
     assert.deepEqual(samples.filter((s) => /^(process|nodejs)_/.test(s.name)).map((s) => s.name), [], 'process metrics are not pushed');
 
     // A second run replaces the group: the values are the last run's, not a sum.
-    const again = await runCli(['sync', '--source', SAMPLE, '--target', `sqlite:${dir.file('t.db')}`, '--state', dir.file('s.db'), '--pushgateway', gateway.url, '--push-job', 'phsync-nightly', '--json']);
+    const again = await runCli(['sync', '--source', SAMPLE, '--target', `sqlite:${dir.file('t.db')}`, '--state', dir.file('s.db'), '--pushgateway', gateway.url, '--job', 'phsync-nightly', '--json']);
     assert.equal(again.code, 0, again.stderr);
     const second = JSON.parse(again.stdout) as SyncSummary;
     const after = parsePromText(await (await fetch(`${gateway.url}/metrics`)).text()).filter((s) => s.labels['job'] === 'phsync-nightly');
