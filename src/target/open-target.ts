@@ -27,5 +27,5 @@ export async function openTarget(spec: string, options: OpenTargetOptions = {}):
   if (rest.length === 0 || (scheme !== 'sqlite' && scheme !== 'ndjson')) {
     throw new FatalError('TARGET_INVALID', `--target ${JSON.stringify(spec)} is not a target: use ${TARGET_FORMS}`);
   }
-  return scheme === 'sqlite' ? new SqliteTarget(rest) : NdjsonTarget.open(rest);
+  return scheme === 'sqlite' ? SqliteTarget.open(rest) : NdjsonTarget.open(rest);
 }

@@ -129,8 +129,8 @@ function engine(dir: ReturnType<typeof tempDir>, inner: CredentialTarget) {
   };
 }
 
-function sqliteEngine(dir: ReturnType<typeof tempDir>) {
-  const e = engine(dir, new SqliteTarget(dir.file('tenant.db')));
+async function sqliteEngine(dir: ReturnType<typeof tempDir>) {
+  const e = engine(dir, await SqliteTarget.open(dir.file('tenant.db')));
   // The tenant's own view, over its own connection.
   const tenant = TenantStore.open(dir.file('tenant.db'));
   return Object.assign(e, {
@@ -158,7 +158,7 @@ function assertDisableItem(item: CredentialItem | undefined, uid: string): void 
 describe('disabling users at the target', () => {
   it('disables a user disabled in the directory at the next run without hashing, sends nothing more, and syncs it again once enabled', async () => {
     using dir = tempDir();
-    await using e = sqliteEngine(dir);
+    await using e = await sqliteEngine(dir);
     await e.write(ABC);
     const first = await e.run();
     assert.equal(first.status, 'succeeded');
@@ -207,7 +207,7 @@ describe('disabling users at the target', () => {
 
   it('skips a disabled user the target never had: nothing is sent for it', async () => {
     using dir = tempDir();
-    await using e = sqliteEngine(dir);
+    await using e = await sqliteEngine(dir);
     await e.write([{ uid: 'a' }, { uid: 'd', disabled: true }]);
     const summary = await e.run();
     assert.equal(summary.counts.disabledAtTarget, 0);
@@ -223,7 +223,7 @@ describe('disabling users at the target', () => {
 
   it('disables at the target, after a full run, a user that left the scope; a delta run, an interrupted run and a user that fails do not', async () => {
     using dir = tempDir();
-    await using e = sqliteEngine(dir);
+    await using e = await sqliteEngine(dir);
     await e.write(ABC);
     await e.run();
     e.target.take();
@@ -278,7 +278,7 @@ describe('disabling users at the target', () => {
 
   it('disables users out of scope in batches of the batch size, while other users are synced', async () => {
     using dir = tempDir();
-    await using e = sqliteEngine(dir);
+    await using e = await sqliteEngine(dir);
     const many = ['1', '2', '3', '4', '5'].map((uid) => ({ uid }));
     await e.write(many);
     await e.run();
@@ -364,7 +364,7 @@ describe('disabling users at the target', () => {
 
   it('recovers a disable batch whose acknowledgement was lost, without sending it again; one that never landed is sent again', async () => {
     using dir = tempDir();
-    await using e = sqliteEngine(dir);
+    await using e = await sqliteEngine(dir);
     await e.write(ABC);
     await e.run();
     e.target.take();

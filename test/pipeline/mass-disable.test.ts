@@ -23,7 +23,7 @@ it('a full run refuses to disable more users as out of scope than the limit, and
   const ldif = dir.file('dir.ldif');
   await writeLdif(ldif, ['u0', 'u1', 'u2', 'u3', 'u4']);
   using state = StateStore.open(dir.file('state.db'));
-  const target = new SqliteTarget(dir.file('tenant.db'));
+  const target = await SqliteTarget.open(dir.file('tenant.db'));
   const pool = await HashPool.create({ workers: 1, kernel: 'node' });
   const run = (limit: number) => runSync({ source: new LdifSource({ path: ldif, name: 'corp', mapping: openldapSamba }), target, state, hasher: pool, policy: DEFAULT_POLICY, iterations: 1000, batchSize: 16, maxBatchesInFlight: 2, dryRun: false, kind: 'full', maxOutOfScopeDisables: limit });
   try {
