@@ -106,6 +106,10 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
 
   if (!options.dryRun) {
     await recoverInFlight(state, target, runId, counts);
+    // Recovered batches are merged at once (this run screens their users); this run's own
+    // acknowledgements go to the log and are merged in bulk (see StateStore.deferAcks).
+    state.mergeAcks();
+    state.deferAcks(true);
   }
 
   const ship = async (full: HashBatch | DisableBatch): Promise<void> => {
@@ -331,6 +335,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     for (const user of window) user.ntHash.fill(0);
     batch?.ntHashes.fill(0);
     await Promise.allSettled(inFlight);
+    if (!options.dryRun) state.deferAcks(false);
   }
   counts.passedOver = source.entriesPassedOver;
 

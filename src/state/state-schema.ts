@@ -120,13 +120,33 @@ CREATE TABLE IF NOT EXISTS run_samples (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * Acknowledgements of a run in progress, appended in arrival order and merged into `synced` in key
+ * order in one transaction (at the end of the run, and every ACK_MERGE_ROWS). Anchors are random:
+ * an upsert into `synced` per user lands on a random leaf, and a full sync into a table of 300,000
+ * users measured 30 µs a user that way against 9 µs appended here and merged sorted.
+ */
+const ACKS_DDL = `
+CREATE TABLE IF NOT EXISTS acks (
+  target        TEXT    NOT NULL,
+  source        TEXT    NOT NULL,
+  anchor        TEXT    NOT NULL,
+  fingerprint   BLOB    NOT NULL,
+  upn           TEXT    NOT NULL,
+  force_change  INTEGER NOT NULL,
+  run_id        INTEGER NOT NULL,
+  synced_at     INTEGER NOT NULL
+) STRICT;
+`;
+
 export const STATE_SCHEMA: VersionedSchema = Object.freeze({
   what: 'state store',
   metaTable: 'meta',
-  version: 3,
-  ddl: STATE_DDL + USER_EVENTS_DDL + WATERMARKS_DDL + RUN_LOG_DDL,
+  version: 4,
+  ddl: STATE_DDL + USER_EVENTS_DDL + WATERMARKS_DDL + RUN_LOG_DDL + ACKS_DDL,
   migrations: Object.freeze({
     2: `ALTER TABLE synced ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;${USER_EVENTS_DDL}${WATERMARKS_DDL}`,
     3: `ALTER TABLE runs ADD COLUMN errors TEXT;${RUN_LOG_DDL}`,
+    4: ACKS_DDL,
   }),
 });

@@ -49,6 +49,8 @@ export interface AckCounts {
 // Status rows are written in transactions of this many; one transaction per user would bound a run
 // by fsyncs instead of by hashing.
 const STATUS_FLUSH_SIZE = 2000;
+/** The acknowledgement log is merged into `synced` when it holds this many users (see deferAcks). */
+const ACK_MERGE_ROWS = 100_000;
 
 // History is pruned in transactions of at most this many events, so that pruning a huge backlog
 // never holds the write lock for long (a chunk is about 25 ms on the project's machine).
@@ -138,6 +140,11 @@ export class StateStore implements Disposable {
   /** The run's newest sample row: when it was inserted, and its time now (a later sample within the second replaces it). */
   #lastSample: { runId: number; insertedAt: number; at: number } | undefined;
   #runId = 0;
+  readonly #mergeAcks: () => number;
+  #deferAcks = false;
+  #appendedHere = false;
+  /** Rows in the acknowledgement log (leftovers of a killed run included). */
+  #pendingAcks: number;
 
   private constructor(path: string, db: SqliteDatabase, fingerprint: Fingerprinter, historyRetentionMs: number) {
     this.path = path;
@@ -204,6 +211,23 @@ export class StateStore implements Disposable {
     // A disable item changes nothing the target holds but the flag: the fingerprint stays.
     const disableSynced = db.prepare('UPDATE synced SET disabled = 1, run_id = ?, synced_at = ? WHERE target = ? AND source = ? AND anchor = ?');
     const deleteBatch = db.prepare('DELETE FROM batches WHERE batch_id = ?');
+    const appendAck = db.prepare('INSERT INTO acks (target, source, anchor, fingerprint, upn, force_change, run_id, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    // `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON. Rows apply in key order (each
+    // leaf written once) and, for one key, in arrival order: the last acknowledgement wins.
+    const mergeAcks = db.prepare(`
+      INSERT INTO synced (target, source, anchor, fingerprint, upn, force_change, run_id, synced_at, disabled)
+      SELECT target, source, anchor, fingerprint, upn, force_change, run_id, synced_at, 0 FROM acks WHERE true
+      ORDER BY target, source, anchor, rowid
+      ON CONFLICT (target, source, anchor) DO UPDATE SET
+        fingerprint = excluded.fingerprint, upn = excluded.upn, force_change = excluded.force_change,
+        run_id = excluded.run_id, synced_at = excluded.synced_at, disabled = 0`);
+    const clearAcks = db.prepare('DELETE FROM acks');
+    this.#mergeAcks = db.transaction((): number => {
+      const merged = mergeAcks.run().changes;
+      clearAcks.run();
+      return merged;
+    });
+    this.#pendingAcks = db.prepare<[], number>('SELECT count(*) FROM acks').pluck().get() ?? 0;
     this.#ackBatch = db.transaction((batchId: string, target: string, runId: number, results: readonly ItemResult[]) => {
       const stored = batchMembers.get(batchId);
       const users = stored === undefined ? [] : (JSON.parse(stored) as StoredMember[]);
@@ -220,7 +244,13 @@ export class StateStore implements Disposable {
           disableSynced.run(runId, now, target, source, anchor);
           statuses.push({ source, anchor, userPrincipalName: upn, status: 'skipped', reason: disableReason });
         } else if (result.status === 'applied') {
-          upsertSynced.run(target, source, anchor, Buffer.from(fingerprint, 'hex'), upn, forceChange, runId, now);
+          if (this.#deferAcks) {
+            appendAck.run(target, source, anchor, Buffer.from(fingerprint, 'hex'), upn, forceChange, runId, now);
+            this.#pendingAcks++;
+            this.#appendedHere = true;
+          } else {
+            upsertSynced.run(target, source, anchor, Buffer.from(fingerprint, 'hex'), upn, forceChange, runId, now);
+          }
           statuses.push({ source, anchor, userPrincipalName: upn, status: 'success' });
         } else if (result.status === 'stale') {
           statuses.push({ source, anchor, userPrincipalName: upn, status: 'skipped', reason: 'target-newer' });
@@ -257,6 +287,8 @@ export class StateStore implements Disposable {
    * older than the retention period is pruned first.
    */
   beginRun(kind: string, source: string, target: string): number {
+    // A killed run's acknowledgements, still in the log.
+    this.mergeAcks();
     this.pruneHistory(this.#historyRetentionMs);
     this.#db.prepare(`UPDATE runs SET status = 'aborted' WHERE status = 'running'`).run();
     const info = this.#db.prepare(`INSERT INTO runs (kind, source, target, started_at, status) VALUES (?, ?, ?, ?, 'running')`).run(kind, source, target, Date.now());
@@ -270,6 +302,8 @@ export class StateStore implements Disposable {
    */
   finishRun(runId: number, status: RunStatus, counts: unknown, error?: string, errors?: readonly RunError[]): void {
     this.flushStatuses();
+    // Before the run is marked finished: whoever sees it finished sees its users synced.
+    this.mergeAcks();
     const kept = errors?.slice(0, MAX_RUN_ERRORS).map((e) => ({ origin: text(e.origin), code: text(e.code), message: text(e.message) }));
     this.#finishRun.run(Date.now(), status, JSON.stringify(counts), error ?? null, kept === undefined ? null : JSON.stringify(kept), runId);
   }
@@ -343,7 +377,28 @@ export class StateStore implements Disposable {
   }
 
   ackBatch(batchId: string, target: string, runId: number, results: readonly ItemResult[]): AckCounts {
-    return this.#ackBatch(batchId, target, runId, results);
+    const counts = this.#ackBatch(batchId, target, runId, results);
+    if (this.#pendingAcks >= ACK_MERGE_ROWS) this.mergeAcks();
+    return counts;
+  }
+
+  /**
+   * While on (a run in progress), acknowledged credentials are appended to a log and merged into
+   * what `screen()` and the other readers see only by mergeAcks(): at the end of the run, or every
+   * ACK_MERGE_ROWS. A run screens each user once, before its own acknowledgement, so it never needs
+   * to read one back; a disable is rare and is written at once. Turning it off merges.
+   */
+  deferAcks(on: boolean): void {
+    this.#deferAcks = on;
+    if (!on) this.mergeAcks();
+  }
+
+  /** Moves the acknowledgement log into `synced`, in one transaction; returns the users merged. */
+  mergeAcks(): number {
+    if (this.#pendingAcks === 0) return 0;
+    const merged = this.#mergeAcks();
+    this.#pendingAcks = 0;
+    return merged;
   }
 
   /** Forgets a batch the target never applied: its users are simply not acknowledged, so they are redone. */
@@ -470,6 +525,9 @@ export class StateStore implements Disposable {
   close(): void {
     if (!this.#db.open) return;
     this.flushStatuses();
+    // Only an engine's own log: a reader (status, explain, report) never writes. A killed engine's
+    // leftovers are merged by the next run's beginRun().
+    if (this.#appendedHere) this.mergeAcks();
     this.#db.close();
   }
 

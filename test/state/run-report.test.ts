@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import type { RunReport } from '../../src/state/run-report.ts';
+import { STATE_SCHEMA } from '../../src/state/state-schema.ts';
 import { StateStore } from '../../src/state/state-store.ts';
 import type { PendingUser } from '../../src/state/state-store.ts';
 import type { BatchLogEntry, RunError } from '../../src/state/state-types.ts';
@@ -448,8 +449,8 @@ describe('run report', () => {
       assert.deepEqual(store.runReport(), EXPECTED_REPORT(2));
       assert.equal(store.lastFullRunScanned('ldap'), 1005);
     }
-    assert.deepEqual(rows(path, `SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: '3' }]);
-    assert.deepEqual(rows<{ name: string }>(path, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).map((r) => r.name), ['batch_log', 'batches', 'meta', 'run_samples', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
+    assert.deepEqual(rows(path, `SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: String(STATE_SCHEMA.version) }]);
+    assert.deepEqual(rows<{ name: string }>(path, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).map((r) => r.name), ['acks', 'batch_log', 'batches', 'meta', 'run_samples', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
     assert.deepEqual(rows<{ name: string }>(path, `SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).map((r) => r.name), ['batch_log_run']);
     assert.ok(rows<{ name: string }>(path, 'PRAGMA table_info(runs)').some((col) => col.name === 'errors'));
     // Opening again does not migrate again; a new store has the same tables.

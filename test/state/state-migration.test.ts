@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { it } from 'node:test';
 import { StateStore } from '../../src/state/state-store.ts';
+import { STATE_SCHEMA } from '../../src/state/state-schema.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 /** The state store's tables at schema version 1, as phsync wrote them (git show 2e2b144~1:src/state/state-schema.ts). */
@@ -86,9 +87,9 @@ it('migrates a version-1 state store to the current version in place, keeping ev
 
   const db = new Database(path, { readonly: true });
   try {
-    assert.equal(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '3');
+    assert.equal(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), String(STATE_SCHEMA.version));
     const tables = db.prepare<[], string>(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all();
-    assert.deepEqual(tables, ['batch_log', 'batches', 'meta', 'run_samples', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
+    assert.deepEqual(tables, ['acks', 'batch_log', 'batches', 'meta', 'run_samples', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
     const indexes = db.prepare<[], string>(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'user_events%' ORDER BY name`).pluck().all();
     assert.deepEqual(indexes, [], 'events are not indexed (see state-schema.ts)');
     const disabled = (db.prepare('PRAGMA table_info(synced)').all() as { name: string; notnull: number; dflt_value: string | null }[]).find((c) => c.name === 'disabled');

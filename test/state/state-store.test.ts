@@ -51,6 +51,39 @@ describe('state store', () => {
     assert.equal(store.userStatus('s', 'nobody'), undefined);
   });
 
+  it('defers a run\'s acknowledgements to a log merged in bulk, the last one winning, and a killed run\'s log at the next run', () => {
+    using dir = tempDir();
+    const path = dir.file('state.db');
+    const store = StateStore.open(path);
+    const run = store.beginRun('full', 's', 't');
+    store.deferAcks(true);
+    const first = pending(store, 'a', 1);
+    store.recordBatch(run, 't', 'b1', [first, pending(store, 'b', 2)]);
+    store.ackBatch('b1', 't', run, [{ status: 'applied' }, { status: 'applied' }]);
+    assert.deepEqual(store.screen('t', [{ source: 's', anchor: 'a' }]), [undefined], 'not merged yet');
+    assert.deepEqual(store.userHistory({ user: 'a' })[0]?.events.map((e) => e.status), ['success'], 'the history is written at once');
+    // The same user acknowledged again in the log (a new password): the later one is kept.
+    const second = { ...pending(store, 'a', 9), userPrincipalName: 'a.new@example.com' };
+    store.recordBatch(run, 't', 'b2', [second]);
+    store.ackBatch('b2', 't', run, [{ status: 'applied' }]);
+    assert.equal(store.mergeAcks(), 3);
+    const [a, b] = store.screen('t', [{ source: 's', anchor: 'a' }, { source: 's', anchor: 'b' }]);
+    assert.deepEqual(a, { fingerprint: second.fingerprint, userPrincipalName: 'a.new@example.com', forceChange: false, disabled: false });
+    assert.equal(b?.userPrincipalName, 'b@example.com');
+    assert.equal(store.mergeAcks(), 0, 'the log is empty after a merge');
+
+    // Killed with acknowledgements in the log (no close, no finishRun): the next engine's run merges them.
+    store.recordBatch(run, 't', 'b3', [pending(store, 'c', 3)]);
+    store.ackBatch('b3', 't', run, [{ status: 'applied' }]);
+    const reader = StateStore.open(path);
+    reader.close();
+    using next = StateStore.open(path);
+    assert.deepEqual(next.screen('t', [{ source: 's', anchor: 'c' }]), [undefined], 'a reader does not merge another engine\'s log');
+    next.beginRun('delta', 's', 't');
+    assert.equal(next.screen('t', [{ source: 's', anchor: 'c' }])[0]?.userPrincipalName, 'c@example.com');
+    store.close();
+  });
+
   it('marks runs left running by a dead engine as aborted', () => {
     using dir = tempDir();
     const path = dir.file('state.db');
