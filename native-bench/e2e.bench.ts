@@ -23,7 +23,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -72,7 +72,9 @@ const kernelChoice = values.kernel;
 if (kernelChoice !== 'auto' && !isKernelName(kernelChoice)) throw new Error(`--kernel must be auto or a kernel name, got ${kernelChoice}`);
 const targets: readonly ('sqlite' | 'http')[] | undefined = values.target === 'both' ? ['sqlite', 'http'] : values.target === 'sqlite' || values.target === 'http' ? [values.target] : undefined;
 if (targets === undefined) throw new Error(`--target must be sqlite, http or both, got ${values.target}`);
+// Run as installed: the executable with its shebang (which sets V8 flags), this Node first on the PATH.
 const bin = fileURLToPath(new URL('../bin/phsync.js', import.meta.url));
+const binEnv = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` };
 const progress = (m: string): void => void process.stderr.write(`  ${m}\n`);
 
 // ---- Cleanup: whatever happens, stop what we started and remove what we made. ----
@@ -164,7 +166,8 @@ async function startTenant(dir: string, token: string): Promise<{ tenant: Measur
   const url = new Promise<string>((resolve) => (resolveUrl = resolve));
   let stderr = '';
   const tenant = track(
-    runMeasured(process.execPath, [bin, 'tenant', 'serve', '--db', join(dir, 'tenant.db'), '--listen', '127.0.0.1:0', '--token-file', tokenFile], {
+    runMeasured(bin, ['tenant', 'serve', '--db', join(dir, 'tenant.db'), '--listen', '127.0.0.1:0', '--token-file', tokenFile], {
+      env: binEnv,
       onStderr: (chunk) => {
         stderr += chunk;
         const m = /listening on (\S+)/.exec(stderr);
@@ -193,7 +196,7 @@ async function syncOnce(target: 'sqlite' | 'http', directory: Slapd, slapdPid: n
     tenant = started.tenant;
     spec = started.url;
   }
-  const args = [bin, 'sync', '--source', directory.url, '--base-dn', directory.baseDn, '--bind-dn', directory.syncDn, '--target', spec, '--state', join(dir, 'state.db'), '--workers', String(workers), '--kernel', kernelChoice, '--json'];
+  const args = ['sync', '--source', directory.url, '--base-dn', directory.baseDn, '--bind-dn', directory.syncDn, '--target', spec, '--state', join(dir, 'state.db'), '--workers', String(workers), '--kernel', kernelChoice, '--json'];
   if (values['batch-size'] !== undefined) args.push('--batch-size', values['batch-size']);
   if (values['page-size'] !== undefined) args.push('--page-size', values['page-size']);
   if (target === 'http') args.push('--target-token-file', join(dir, 'tenant-token'));
@@ -203,7 +206,7 @@ async function syncOnce(target: 'sqlite' | 'http', directory: Slapd, slapdPid: n
   const self0 = process.cpuUsage();
   const machine0 = machineCpuTimes();
   progress(`sync → ${target} (${spec.startsWith('sqlite:') ? 'sqlite' : spec})`);
-  const engine = await track(runMeasured(process.execPath, args, { env: { ...process.env, PHSYNC_BIND_PASSWORD: directory.syncPassword } })).done;
+  const engine = await track(runMeasured(bin, args, { env: { ...binEnv, PHSYNC_BIND_PASSWORD: directory.syncPassword } })).done;
   const machine1 = machineCpuTimes();
   const self1 = process.cpuUsage(self0);
   const slapdCpu1 = slapdPid === undefined ? undefined : cpuSeconds(slapdPid);

@@ -39,6 +39,7 @@ export interface HashBatchResult {
 }
 
 const MAX_WORKERS = 1024;
+const WORKER_YOUNG_GENERATION_MB = 4;
 const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', ...KERNEL_NAMES];
 const OPTION_NAMES: readonly string[] = ['workers', 'kernel', 'iterations'];
 // Node 24 strips the types when piscina's worker imports this file; no build step, no loader.
@@ -99,6 +100,9 @@ export class HashPool {
       maxThreads: options.workers,
       idleTimeout: Infinity,
       maxQueue: this.maxQueue,
+      // The batches live in ArrayBuffers, outside the JavaScript heap; a worker's heap holds little
+      // and a small young generation keeps each thread's resident memory small.
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     this.#piscina.on('drain', () => this.#wakeWaiters());
     // Without a listener an 'error' event (a thread failing while idle) would crash the process;

@@ -50,7 +50,7 @@ export interface AckCounts {
 // by fsyncs instead of by hashing.
 const STATUS_FLUSH_SIZE = 2000;
 /** The acknowledgement log is merged into `synced` when it holds this many users (see deferAcks). */
-const ACK_MERGE_ROWS = 100_000;
+const ACK_MERGE_ROWS = 1_000_000;
 
 // History is pruned in transactions of at most this many events, so that pruning a huge backlog
 // never holds the write lock for long (a chunk is about 25 ms on the project's machine).

@@ -40,7 +40,8 @@ export class SqliteTarget implements CredentialTarget {
 
   /** Opens (and creates or migrates) the tenant store on its thread; its errors are thrown here. */
   static async open(path: string): Promise<SqliteTarget> {
-    const worker = new Worker(WORKER_URL, { workerData: { path } });
+    // A small young generation: the thread's garbage is one batch's items at a time.
+    const worker = new Worker(WORKER_URL, { workerData: { path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     const opened = await new Promise<TenantReply>((resolveOpen, rejectOpen) => {
       worker.once('message', resolveOpen);
       worker.once('error', rejectOpen);
