@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { FatalError } from '../errors.ts';
 import { publish } from '../observe/engine-events.ts';
+import { readAhead } from '../util/read-ahead.ts';
 import { DEFAULT_RETRY, waitBeforeRetry } from '../util/retry-policy.ts';
 import type { RetryPolicy } from '../util/retry-policy.ts';
 import { binaryAttributes, ntHashAttribute, requestedAttributes } from './attribute-mapping.ts';
@@ -45,6 +46,8 @@ export interface LdapSourceOptions {
   readonly onNotice?: (message: string) => void;
 }
 
+/** Pages asked for ahead of the one being read: one keeps the server busy while the engine works. */
+const PAGES_AHEAD = 1;
 export const LDAP_DEFAULTS = Object.freeze({ pageSize: 500, timeoutMs: 60_000, connectTimeoutMs: 10_000, retry: DEFAULT_RETRY });
 
 // Entries read before deciding that the hash attribute is unreadable rather than merely absent.
@@ -117,7 +120,8 @@ export class LdapSource implements UserSource {
           explicitBufferAttributes: binaryAttributes(o.mapping),
           paged: { pageSize: o.pageSize },
         });
-        for await (const page of pages) {
+        // The next page is asked for while this one is mapped and screened (see read-ahead.ts).
+        for await (const page of readAhead(pages, PAGES_AHEAD)) {
           retry = 0;
           for (const entry of page.searchEntries) {
             if (o.isExcluded?.(entry.dn) === true) {
