@@ -7,6 +7,7 @@ import { STATE_SCHEMA } from '../../src/state/state-schema.ts';
 import { StateStore } from '../../src/state/state-store.ts';
 import type { PendingUser } from '../../src/state/state-store.ts';
 import type { BatchLogEntry, RunError } from '../../src/state/state-types.ts';
+import { STATE_V2_DDL } from '../support/old-state-schemas.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -158,71 +159,6 @@ const EXPECTED_REPORT = (runId: number): RunReport => ({
   errors: ERRORS,
 });
 
-/** The state store's tables at schema version 2, as phsync wrote them (git show a101ccc:src/state/state-schema.ts). */
-const V2_DDL = `
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS runs (
-  id           INTEGER PRIMARY KEY,
-  kind         TEXT    NOT NULL,
-  source       TEXT    NOT NULL,
-  target       TEXT    NOT NULL,
-  started_at   INTEGER NOT NULL,
-  finished_at  INTEGER,
-  status       TEXT    NOT NULL,
-  counts       TEXT,
-  error        TEXT
-) STRICT;
-CREATE TABLE IF NOT EXISTS users (
-  source         TEXT    NOT NULL,
-  anchor         TEXT    NOT NULL,
-  upn            TEXT,
-  status         TEXT    NOT NULL,
-  reason         TEXT,
-  error_message  TEXT,
-  run_id         INTEGER NOT NULL,
-  updated_at     INTEGER NOT NULL,
-  PRIMARY KEY (source, anchor)
-) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS synced (
-  target        TEXT    NOT NULL,
-  source        TEXT    NOT NULL,
-  anchor        TEXT    NOT NULL,
-  fingerprint   BLOB    NOT NULL,
-  upn           TEXT    NOT NULL,
-  force_change  INTEGER NOT NULL,
-  run_id        INTEGER NOT NULL,
-  synced_at     INTEGER NOT NULL,
-  disabled      INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (target, source, anchor)
-) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS batches (
-  batch_id    TEXT    PRIMARY KEY,
-  run_id      INTEGER NOT NULL,
-  target      TEXT    NOT NULL,
-  created_at  INTEGER NOT NULL,
-  members     TEXT    NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS user_events (
-  id        INTEGER PRIMARY KEY,
-  run_id    INTEGER NOT NULL,
-  source    TEXT    NOT NULL,
-  anchor    TEXT    NOT NULL,
-  upn       TEXT,
-  status    TEXT    NOT NULL,
-  reason    TEXT,
-  message   TEXT,
-  at        INTEGER NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS watermarks (
-  source        TEXT    PRIMARY KEY,
-  kind          TEXT    NOT NULL,
-  value         TEXT    NOT NULL,
-  scope_hash    TEXT    NOT NULL,
-  full_scan_at  INTEGER NOT NULL,
-  updated_at    INTEGER NOT NULL
-) STRICT;
-INSERT INTO meta (key, value) VALUES ('schema_version', '2');
-`;
 
 describe('run report', () => {
   it('reports a finished run: counts by reason and code, throughput over time, batches, failed users and errors', (t) => {
@@ -426,7 +362,7 @@ describe('run report', () => {
     {
       const v2 = new Database(path);
       v2.pragma('journal_mode = WAL');
-      v2.exec(V2_DDL);
+      v2.exec(STATE_V2_DDL);
       v2.prepare(`INSERT INTO runs (id, kind, source, target, started_at, finished_at, status, counts, error) VALUES (1, 'full', 'ldap', ?, ?, ?, 'partial', ?, NULL)`)
         .run(TARGET, T0 - 5000, T0, JSON.stringify({ ...FINAL_COUNTS, scanned: 400, synced: 380, hashed: 390 }));
       v2.prepare(`INSERT INTO user_events (run_id, source, anchor, upn, status, reason, message, at) VALUES (1, 'ldap', 'old', 'old@example.com', 'error', 'INVALID_NT_HASH', 'not 32 hex digits', ?)`).run(T0 - 1000);

@@ -3,53 +3,9 @@ import Database from 'better-sqlite3';
 import { it } from 'node:test';
 import { StateStore } from '../../src/state/state-store.ts';
 import { STATE_SCHEMA } from '../../src/state/state-schema.ts';
+import { STATE_V1_DDL } from '../support/old-state-schemas.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
-/** The state store's tables at schema version 1, as phsync wrote them (git show 2e2b144~1:src/state/state-schema.ts). */
-const V1_DDL = `
-CREATE TABLE IF NOT EXISTS runs (
-  id           INTEGER PRIMARY KEY,
-  kind         TEXT    NOT NULL,
-  source       TEXT    NOT NULL,
-  target       TEXT    NOT NULL,
-  started_at   INTEGER NOT NULL,
-  finished_at  INTEGER,
-  status       TEXT    NOT NULL,
-  counts       TEXT,
-  error        TEXT
-) STRICT;
-CREATE TABLE IF NOT EXISTS users (
-  source         TEXT    NOT NULL,
-  anchor         TEXT    NOT NULL,
-  upn            TEXT,
-  status         TEXT    NOT NULL,
-  reason         TEXT,
-  error_message  TEXT,
-  run_id         INTEGER NOT NULL,
-  updated_at     INTEGER NOT NULL,
-  PRIMARY KEY (source, anchor)
-) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS synced (
-  target        TEXT    NOT NULL,
-  source        TEXT    NOT NULL,
-  anchor        TEXT    NOT NULL,
-  fingerprint   BLOB    NOT NULL,
-  upn           TEXT    NOT NULL,
-  force_change  INTEGER NOT NULL,
-  run_id        INTEGER NOT NULL,
-  synced_at     INTEGER NOT NULL,
-  PRIMARY KEY (target, source, anchor)
-) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS batches (
-  batch_id    TEXT    PRIMARY KEY,
-  run_id      INTEGER NOT NULL,
-  target      TEXT    NOT NULL,
-  created_at  INTEGER NOT NULL,
-  -- The batch's users in order, as JSON: one row per batch instead of one per user keeps the
-  -- checkpoint off the hot path. Fingerprints in hex; never an NT hash.
-  members     TEXT    NOT NULL
-) STRICT;
-`;
 
 const FINGERPRINT = Buffer.alloc(16, 0xab);
 
@@ -60,7 +16,7 @@ it('migrates a version-1 state store to the current version in place, keeping ev
     const v1 = new Database(path);
     v1.pragma('journal_mode = WAL');
     v1.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
-    v1.exec(V1_DDL);
+    v1.exec(STATE_V1_DDL);
     v1.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', '1')`).run();
     v1.prepare(`INSERT INTO runs (id, kind, source, target, started_at, finished_at, status, counts) VALUES (1, 'full', 'default', 'sqlite:t.db', 1000, 2000, 'partial', '{"scanned":3}')`).run();
     v1.prepare('INSERT INTO synced VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('sqlite:t.db', 'default', 'anchor-1', FINGERPRINT, 'one@example.com', 0, 1, 1500);
