@@ -6,6 +6,17 @@
  */
 import type { VersionedSchema } from '../sqlite/open-database.ts';
 
+/** What a target acknowledged for a user; `synced` holds it, `acks` logs it during a run. */
+const SYNCED_COLUMNS = `
+  target        TEXT    NOT NULL,
+  source        TEXT    NOT NULL,
+  anchor        TEXT    NOT NULL,
+  fingerprint   BLOB    NOT NULL,
+  upn           TEXT    NOT NULL,
+  force_change  INTEGER NOT NULL,
+  run_id        INTEGER NOT NULL,
+  synced_at     INTEGER NOT NULL`.slice(1);
+
 const STATE_DDL = `
 CREATE TABLE IF NOT EXISTS runs (
   id           INTEGER PRIMARY KEY,
@@ -33,14 +44,7 @@ CREATE TABLE IF NOT EXISTS users (
   PRIMARY KEY (source, anchor)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS synced (
-  target        TEXT    NOT NULL,
-  source        TEXT    NOT NULL,
-  anchor        TEXT    NOT NULL,
-  fingerprint   BLOB    NOT NULL,
-  upn           TEXT    NOT NULL,
-  force_change  INTEGER NOT NULL,
-  run_id        INTEGER NOT NULL,
-  synced_at     INTEGER NOT NULL,
+${SYNCED_COLUMNS},
   -- 1 once the target has been told the user is disabled (or out of scope): sign-in refused there.
   disabled      INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (target, source, anchor)
@@ -128,14 +132,7 @@ CREATE TABLE IF NOT EXISTS run_samples (
  */
 const ACKS_DDL = `
 CREATE TABLE IF NOT EXISTS acks (
-  target        TEXT    NOT NULL,
-  source        TEXT    NOT NULL,
-  anchor        TEXT    NOT NULL,
-  fingerprint   BLOB    NOT NULL,
-  upn           TEXT    NOT NULL,
-  force_change  INTEGER NOT NULL,
-  run_id        INTEGER NOT NULL,
-  synced_at     INTEGER NOT NULL
+${SYNCED_COLUMNS}
 ) STRICT;
 `;
 
