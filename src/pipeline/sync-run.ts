@@ -137,7 +137,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     }
     const writeStarted = performance.now();
     const results = await target.write({ batchId, source: source.name, items });
-    const acked = state.ackBatch(batchId, target.id, runId, results);
+    const acked = state.ackBatch(batchId, target.id, runId, results, full.members);
     const finished = performance.now();
     const batchKind = full instanceof HashBatch ? 'credential' : 'disable';
     const hashMs = writeStarted - shipStarted;

@@ -117,6 +117,10 @@ function runRecord(r: RunRow): RunRecord {
  */
 type StoredMember = [string, string, string, string, 0 | 1, string?];
 
+function fromStored([source, anchor, userPrincipalName, fingerprint, forceChange, disableReason]: StoredMember): PendingUser {
+  return { source, anchor, userPrincipalName, fingerprint: Buffer.from(fingerprint, 'hex'), forceChange: forceChange === 1, ...(disableReason === undefined ? {} : { disableReason }) };
+}
+
 /** Success, or skipped because nothing changed: the user is in sync and needs no status row. */
 function inSync(status: UserStatus): boolean {
   return status.status === 'success' || (status.status === 'skipped' && status.reason === 'unchanged');
@@ -129,7 +133,7 @@ export class StateStore implements Disposable {
   readonly #statuses: UserStatus[] = [];
   readonly #writeStatuses: (statuses: readonly UserStatus[], runId: number) => void;
   readonly #recordBatch: (runId: number, target: string, batchId: string, users: readonly PendingUser[]) => void;
-  readonly #ackBatch: (batchId: string, target: string, runId: number, results: readonly ItemResult[]) => AckCounts;
+  readonly #ackBatch: (batchId: string, target: string, runId: number, results: readonly ItemResult[], members: readonly PendingUser[] | undefined) => AckCounts;
   readonly #screen: (target: string, users: readonly UserKey[]) => (SyncedUser | undefined)[];
   readonly #historyRetentionMs: number;
   readonly #finishRun: Database.Statement<[number, RunStatus, string, string | null, string | null, number]>;
@@ -228,16 +232,24 @@ export class StateStore implements Disposable {
       return merged;
     });
     this.#pendingAcks = db.prepare<[], number>('SELECT count(*) FROM acks').pluck().get() ?? 0;
-    this.#ackBatch = db.transaction((batchId: string, target: string, runId: number, results: readonly ItemResult[]) => {
-      const stored = batchMembers.get(batchId);
-      const users = stored === undefined ? [] : (JSON.parse(stored) as StoredMember[]);
+    const batchRecorded = db.prepare<[string], number>('SELECT 1 FROM batches WHERE batch_id = ?').pluck();
+    this.#ackBatch = db.transaction((batchId: string, target: string, runId: number, results: readonly ItemResult[], members: readonly PendingUser[] | undefined) => {
+      let users: readonly PendingUser[];
+      if (members !== undefined) {
+        // The engine still holds the batch it recorded: no need to read back and parse its JSON.
+        users = batchRecorded.get(batchId) === undefined ? [] : members;
+      } else {
+        const stored = batchMembers.get(batchId);
+        users = stored === undefined ? [] : (JSON.parse(stored) as StoredMember[]).map(fromStored);
+      }
       if (users.length !== results.length) {
         throw new RangeError(`batch ${batchId}: ${results.length} results for ${users.length} users`);
       }
       const counts: AckCounts = { applied: 0, stale: 0, invalid: 0 };
       const now = Date.now();
       const statuses: UserStatus[] = [];
-      users.forEach(([source, anchor, upn, fingerprint, forceChange, disableReason], i) => {
+      users.forEach(({ source, anchor, userPrincipalName: upn, fingerprint, forceChange: force, disableReason }, i) => {
+        const forceChange = force ? 1 : 0;
         const result = results[i]!;
         counts[result.status]++;
         if (result.status === 'applied' && disableReason !== undefined) {
@@ -245,11 +257,11 @@ export class StateStore implements Disposable {
           statuses.push({ source, anchor, userPrincipalName: upn, status: 'skipped', reason: disableReason });
         } else if (result.status === 'applied') {
           if (this.#deferAcks) {
-            appendAck.run(target, source, anchor, Buffer.from(fingerprint, 'hex'), upn, forceChange, runId, now);
+            appendAck.run(target, source, anchor, fingerprint, upn, forceChange, runId, now);
             this.#pendingAcks++;
             this.#appendedHere = true;
           } else {
-            upsertSynced.run(target, source, anchor, Buffer.from(fingerprint, 'hex'), upn, forceChange, runId, now);
+            upsertSynced.run(target, source, anchor, fingerprint, upn, forceChange, runId, now);
           }
           statuses.push({ source, anchor, userPrincipalName: upn, status: 'success' });
         } else if (result.status === 'stale') {
@@ -376,8 +388,13 @@ export class StateStore implements Disposable {
     this.#recordBatch(runId, target, batchId, users);
   }
 
-  ackBatch(batchId: string, target: string, runId: number, results: readonly ItemResult[]): AckCounts {
-    const counts = this.#ackBatch(batchId, target, runId, results);
+  /**
+   * Records the target's results for a recorded batch, in one transaction. `members` are the batch's
+   * users as recorded (the engine's own copy, which spares reading them back); without them they
+   * are read from the record, as on resume.
+   */
+  ackBatch(batchId: string, target: string, runId: number, results: readonly ItemResult[], members?: readonly PendingUser[]): AckCounts {
+    const counts = this.#ackBatch(batchId, target, runId, results, members);
     if (this.#pendingAcks >= ACK_MERGE_ROWS) this.mergeAcks();
     return counts;
   }

@@ -84,6 +84,24 @@ describe('state store', () => {
     store.close();
   });
 
+  it('acknowledges from the engine\'s own copy of the members exactly as from the record, and only a recorded batch', () => {
+    using dir = tempDir();
+    using store = StateStore.open(dir.file('state.db'));
+    const run = store.beginRun('full', 's', 't');
+    const fromRecord = [pending(store, 'a', 1), { ...pending(store, 'b', 2), forceChange: true }];
+    const fromMemory = [pending(store, 'c', 3), { ...pending(store, 'd', 4), forceChange: true }];
+    store.recordBatch(run, 't', 'b1', fromRecord);
+    store.recordBatch(run, 't', 'b2', fromMemory);
+    store.ackBatch('b1', 't', run, [{ status: 'applied' }, { status: 'applied' }]);
+    store.ackBatch('b2', 't', run, [{ status: 'applied' }, { status: 'applied' }], fromMemory);
+    const screened = store.screen('t', ['a', 'b', 'c', 'd'].map((anchor) => ({ source: 's', anchor })));
+    assert.deepEqual(screened.map((u) => [u?.userPrincipalName, u?.forceChange]), [['a@example.com', false], ['b@example.com', true], ['c@example.com', false], ['d@example.com', true]]);
+    assert.deepEqual(screened[2]?.fingerprint, fromMemory[0]!.fingerprint);
+    assert.deepEqual(store.inFlightBatches('t'), []);
+    // A batch never recorded (or already acknowledged) is refused even with members in hand.
+    assert.throws(() => store.ackBatch('b2', 't', run, [{ status: 'applied' }, { status: 'applied' }], fromMemory), /0 users/);
+  });
+
   it('marks runs left running by a dead engine as aborted', () => {
     using dir = tempDir();
     const path = dir.file('state.db');
