@@ -19,7 +19,16 @@ export interface CredentialItem {
    * older change never overwrites a newer one.
    */
   readonly changedAt: string;
+  /**
+   * `high` when the engine found the user's NT hash in a leaked-password list while syncing it (see
+   * `--leaked-store`). Absent means nothing was found: a new credential without it clears a risk the
+   * target recorded for the user's previous password. Only on items with a credential.
+   */
+  readonly riskLevel?: RiskLevel;
 }
+
+/** A user's sign-in risk as the tenant records it: `high` when the password is known to have leaked. */
+export type RiskLevel = 'none' | 'high';
 
 export interface CredentialBatch {
   /** Unique per batch; the same batch applied twice is applied once. */
