@@ -5,6 +5,11 @@ import type { CredentialItem } from '../target/credential-batch.ts';
 const UPN_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,255}$/u;
 const MAX_ANCHOR_LENGTH = 256;
 
+/** A string that looks like a cloud sign-in name. */
+export function isUserPrincipalName(value: unknown): value is string {
+  return typeof value === 'string' && UPN_PATTERN.test(value);
+}
+
 /**
  * Why the tenant refuses an item, or undefined when it is acceptable. An item without a credential is
  * acceptable only as a disable item (`disabled: true`).
@@ -13,7 +18,7 @@ export function invalidReason(item: CredentialItem): string | undefined {
   if (typeof item.sourceAnchor !== 'string' || item.sourceAnchor.length === 0 || item.sourceAnchor.length > MAX_ANCHOR_LENGTH) {
     return 'sourceAnchor must be a non-empty string of at most 256 characters';
   }
-  if (typeof item.userPrincipalName !== 'string' || !UPN_PATTERN.test(item.userPrincipalName)) {
+  if (!isUserPrincipalName(item.userPrincipalName)) {
     return 'userPrincipalName must look like name@domain';
   }
   // A disable item has no credential: the tenant keeps the one it holds. Only an absent field counts
@@ -22,6 +27,12 @@ export function invalidReason(item: CredentialItem): string | undefined {
     if (item.disabled !== true) return 'credential is required unless the item disables the user';
   } else if (typeof item.credential !== 'string' || parseCredential(item.credential) === undefined) {
     return 'credential is not a v1;PPH1_MD4 credential';
+  }
+  // The risk is a finding about a password, so it travels with one. A disable item carries none; it
+  // leaves the user's risk as it is rather than clearing it by omission.
+  if (item.riskLevel !== undefined) {
+    if (item.credential === undefined) return 'riskLevel goes only with a credential: a disable item leaves the user\'s risk as it is';
+    if (item.riskLevel !== 'none' && item.riskLevel !== 'high') return "riskLevel must be 'none' or 'high'";
   }
   if (typeof item.forceChangePasswordNextSignIn !== 'boolean') return 'forceChangePasswordNextSignIn must be a boolean';
   if (typeof item.disabled !== 'boolean') return 'disabled must be a boolean';

@@ -1,6 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { deriveHash, parseCredential } from '../phs/credential.ts';
-import { ntHash } from '../phs/nt-hash.ts';
+import { checkPassword } from './password-check.ts';
 import type { TenantStore } from './tenant-store.ts';
 
 export type SignInResult =
@@ -8,27 +6,15 @@ export type SignInResult =
   /** 'refused': a remote tenant, which by design never says which of the others it was. */
   | { readonly ok: false; readonly reason: 'unknown-user' | 'disabled' | 'wrong-password' | 'refused' };
 
-// Unknown users cost the same PBKDF2 as known ones, so response time does not tell who exists.
-const DECOY_SALT = Buffer.alloc(10);
-const DECOY_ITERATIONS = 1000;
-
 /**
- * Signs a user in the way the cloud does: the credential is recomputed from the password with the
- * stored salt and iteration count, and compared in constant time. The tenant never stores or sees
- * the NT hash; it exists here only for the length of this call.
+ * Signs a user in the way the cloud does (see checkPassword). Unknown and disabled users cost the
+ * same work as the others. The user's risk is not looked at: it is reported, not enforced.
  */
 export async function signIn(store: TenantStore, userPrincipalName: string, password: string): Promise<SignInResult> {
   const user = store.findByUserPrincipalName(userPrincipalName);
-  const parsed = user === undefined ? undefined : parseCredential(user.credential);
-  const nt = await ntHash(password);
-  try {
-    const computed = deriveHash(nt, parsed?.salt ?? DECOY_SALT, parsed?.iterations ?? DECOY_ITERATIONS);
-    if (user === undefined || parsed === undefined) return { ok: false, reason: 'unknown-user' };
-    const matches = timingSafeEqual(computed, parsed.hash);
-    if (user.disabled) return { ok: false, reason: 'disabled' };
-    if (!matches) return { ok: false, reason: 'wrong-password' };
-    return { ok: true, forceChangePassword: user.forceChangePassword };
-  } finally {
-    nt.fill(0);
-  }
+  const check = await checkPassword(user?.credential, password);
+  if (user === undefined || check === 'no-credential') return { ok: false, reason: 'unknown-user' };
+  if (user.disabled) return { ok: false, reason: 'disabled' };
+  if (check === 'mismatch') return { ok: false, reason: 'wrong-password' };
+  return { ok: true, forceChangePassword: user.forceChangePassword };
 }

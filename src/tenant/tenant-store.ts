@@ -3,6 +3,8 @@ import { openVersionedDatabase } from '../sqlite/open-database.ts';
 import type { SqliteDatabase } from '../sqlite/open-database.ts';
 import { TENANT_SCHEMA } from './tenant-schema.ts';
 import { invalidReason } from './item-validation.ts';
+import { NO_RISK, riskFromColumns } from './user-risk.ts';
+import type { UserRisk } from './user-risk.ts';
 
 export interface TenantUser {
   readonly source: string;
@@ -12,6 +14,17 @@ export interface TenantUser {
   readonly forceChangePassword: boolean;
   readonly disabled: boolean;
   readonly changedAt: number;
+  /** When the tenant stored the current credential (ms). */
+  readonly credentialSetAt: number;
+  readonly risk: UserRisk;
+}
+
+/** A user whose current credential was found in a leaked username/password pair. */
+export interface LeakedCredentialMark {
+  readonly source: string;
+  readonly anchor: string;
+  /** The credential the pair was checked against: nothing is marked if it has changed since. */
+  readonly credential: string;
 }
 
 interface UserRow {
@@ -22,6 +35,10 @@ interface UserRow {
   force_change: number;
   disabled: number;
   changed_at: number;
+  credential_set_at: number;
+  risk_level: string;
+  risk_source: string | null;
+  risk_detected_at: number | null;
 }
 
 /** Sign-in names compare case-insensitively. */
@@ -38,6 +55,8 @@ function toUser(row: UserRow): TenantUser {
     forceChangePassword: row.force_change === 1,
     disabled: row.disabled === 1,
     changedAt: row.changed_at,
+    credentialSetAt: row.credential_set_at,
+    risk: riskFromColumns(row.risk_level, row.risk_source, row.risk_detected_at),
   };
 }
 
@@ -49,6 +68,7 @@ export class TenantStore implements Disposable {
   readonly path: string;
   readonly #db: SqliteDatabase;
   readonly #applyBatch: (batch: CredentialBatch) => ItemResult[];
+  readonly #markLeakedCredentials: (marks: readonly LeakedCredentialMark[], at: number) => boolean[];
 
   private constructor(path: string, db: SqliteDatabase) {
     this.path = path;
@@ -57,14 +77,20 @@ export class TenantStore implements Disposable {
     const recordBatch = db.prepare('INSERT INTO tenant_batches (batch_id, results, applied_at) VALUES (?, ?, ?)');
     const findUser = db.prepare<[string, string], { changed_at: number }>('SELECT changed_at FROM tenant_users WHERE source = ? AND anchor = ?');
     const findUpnOwner = db.prepare<[string], { source: string; anchor: string }>('SELECT source, anchor FROM tenant_users WHERE upn_key = ?');
+    // A credential item is a new password (a fresh salt, at least): it replaces the risk the previous
+    // one had with the engine's finding for this one.
     const upsert = db.prepare(`
-      INSERT INTO tenant_users (source, anchor, upn, upn_key, credential, force_change, disabled, changed_at, updated_at)
-      VALUES (@source, @anchor, @upn, @upnKey, @credential, @forceChange, @disabled, @changedAt, @now)
+      INSERT INTO tenant_users (source, anchor, upn, upn_key, credential, force_change, disabled, changed_at, updated_at,
+                                credential_set_at, risk_level, risk_source, risk_detected_at)
+      VALUES (@source, @anchor, @upn, @upnKey, @credential, @forceChange, @disabled, @changedAt, @now,
+              @now, @riskLevel, @riskSource, @riskDetectedAt)
       ON CONFLICT (source, anchor) DO UPDATE SET
         upn = excluded.upn, upn_key = excluded.upn_key, credential = excluded.credential,
         force_change = excluded.force_change, disabled = excluded.disabled,
-        changed_at = excluded.changed_at, updated_at = excluded.updated_at`);
-    // A disable item: the credential, sign-in name and force-change flag stay as they are.
+        changed_at = excluded.changed_at, updated_at = excluded.updated_at,
+        credential_set_at = excluded.credential_set_at, risk_level = excluded.risk_level,
+        risk_source = excluded.risk_source, risk_detected_at = excluded.risk_detected_at`);
+    // A disable item: the credential, sign-in name, force-change flag and risk stay as they are.
     const disable = db.prepare('UPDATE tenant_users SET disabled = 1, changed_at = ?, updated_at = ? WHERE source = ? AND anchor = ?');
 
     const applyItem = (source: string, item: CredentialItem, now: number): ItemResult => {
@@ -85,6 +111,7 @@ export class TenantStore implements Disposable {
       if (owner !== undefined && (owner.source !== source || owner.anchor !== item.sourceAnchor)) {
         return { status: 'invalid', reason: `userPrincipalName ${item.userPrincipalName} belongs to another user` };
       }
+      const risk: UserRisk = item.riskLevel === 'high' ? { riskLevel: 'high', source: 'leaked-hash', detectedAt: now } : NO_RISK;
       upsert.run({
         source,
         anchor: item.sourceAnchor,
@@ -95,6 +122,9 @@ export class TenantStore implements Disposable {
         disabled: item.disabled ? 1 : 0,
         changedAt,
         now,
+        riskLevel: risk.riskLevel,
+        riskSource: risk.riskLevel === 'high' ? risk.source : null,
+        riskDetectedAt: risk.riskLevel === 'high' ? risk.detectedAt : null,
       });
       return { status: 'applied' };
     };
@@ -107,6 +137,20 @@ export class TenantStore implements Disposable {
       recordBatch.run(batch.batchId, JSON.stringify(results), now);
       return results;
     });
+
+    // Only while the user still has the credential the pair was checked against: a batch may have
+    // replaced it while the pairs were being hashed. A user already marked for this credential keeps
+    // the time it was first found. Evidence of a leaked pair outranks a leaked hash (it ties the
+    // password to this user), so it takes the place of a `leaked-hash` finding. updated_at is the
+    // sync's: a risk finding is not a write from the directory.
+    const markLeaked = db.prepare(`
+      UPDATE tenant_users SET
+        risk_level = 'high', risk_source = 'leaked-credentials',
+        risk_detected_at = CASE WHEN risk_source = 'leaked-credentials' THEN risk_detected_at ELSE @at END
+      WHERE source = @source AND anchor = @anchor AND credential = @credential`);
+    this.#markLeakedCredentials = db.transaction((marks: readonly LeakedCredentialMark[], at: number): boolean[] =>
+      marks.map((mark) => markLeaked.run({ source: mark.source, anchor: mark.anchor, credential: mark.credential, at }).changes === 1),
+    );
   }
 
   static open(path: string): TenantStore {
@@ -140,6 +184,27 @@ export class TenantStore implements Disposable {
 
   countUsers(): number {
     return (this.#db.prepare('SELECT count(*) AS n FROM tenant_users').get() as { n: number }).n;
+  }
+
+  /** The risk of the user with this sign-in name (any case), with the name as the tenant holds it; undefined for no such user. */
+  riskOf(userPrincipalName: string): (UserRisk & { readonly userPrincipalName: string }) | undefined {
+    const row = this.#db
+      .prepare<[string], Pick<UserRow, 'upn' | 'risk_level' | 'risk_source' | 'risk_detected_at'>>('SELECT upn, risk_level, risk_source, risk_detected_at FROM tenant_users WHERE upn_key = ?')
+      .get(upnKey(userPrincipalName));
+    return row === undefined ? undefined : { userPrincipalName: row.upn, ...riskFromColumns(row.risk_level, row.risk_source, row.risk_detected_at) };
+  }
+
+  /**
+   * Marks users high risk (source `leaked-credentials`) whose current password was found in leaked
+   * pairs, in one transaction. One answer per mark: false when the user no longer has that credential.
+   */
+  markLeakedCredentials(marks: readonly LeakedCredentialMark[], at: number = Date.now()): boolean[] {
+    return marks.length === 0 ? [] : this.#markLeakedCredentials(marks, at);
+  }
+
+  /** Users at high risk, whatever the source (read from a partial index: cheap however large the tenant). */
+  countHighRisk(): number {
+    return (this.#db.prepare(`SELECT count(*) AS n FROM tenant_users WHERE risk_level = 'high'`).get() as { n: number }).n;
   }
 
   close(): void {

@@ -3,8 +3,10 @@ import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { signIn } from '../../src/tenant/sign-in.ts';
+import { TENANT_SCHEMA } from '../../src/tenant/tenant-schema.ts';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
 import { credentialItem } from '../support/credential-item.ts';
+import { TENANT_V1_DDL, TENANT_V2_DDL } from '../support/old-tenant-schemas.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const item = credentialItem;
@@ -69,13 +71,7 @@ describe('tenant store', () => {
     using dir = tempDir();
     const path = dir.file('v1.db');
     const v1 = new Database(path);
-    v1.exec(`
-      CREATE TABLE tenant_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-      INSERT INTO tenant_meta VALUES ('schema_version', '1');
-      CREATE TABLE tenant_users (source TEXT NOT NULL, anchor TEXT NOT NULL, upn TEXT NOT NULL, upn_key TEXT NOT NULL UNIQUE,
-        credential TEXT NOT NULL, force_change INTEGER NOT NULL, disabled INTEGER NOT NULL, changed_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL, PRIMARY KEY (source, anchor)) STRICT, WITHOUT ROWID;
-      CREATE TABLE tenant_batches (batch_id TEXT PRIMARY KEY, results TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;`);
+    v1.exec(TENANT_V1_DDL);
     const ann = await item('a1', 'Ann@example.com', 'Pa$$w0rd');
     v1.prepare('INSERT INTO tenant_users VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)').run('s', 'a1', ann.userPrincipalName, 'ann@example.com', ann.credential!, Date.parse(ann.changedAt), Date.now());
     v1.prepare('INSERT INTO tenant_batches VALUES (?, ?, ?)').run('old-batch', JSON.stringify([{ status: 'applied' }]), Date.now());
@@ -94,11 +90,70 @@ describe('tenant store', () => {
     }
     const db = new Database(path, { readonly: true });
     try {
-      assert.equal(db.prepare(`SELECT value FROM tenant_meta WHERE key = 'schema_version'`).pluck().get(), '2');
+      assert.equal(db.prepare(`SELECT value FROM tenant_meta WHERE key = 'schema_version'`).pluck().get(), String(TENANT_SCHEMA.version));
       assert.doesNotMatch(db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'tenant_users'`).pluck().get() as string, /WITHOUT ROWID/);
     } finally {
       db.close();
     }
+  });
+
+  it('migrates a version-2 store to version 3: every user kept, no one at risk, the credential stored when the row was last written', async () => {
+    using dir = tempDir();
+    const path = dir.file('v2.db');
+    const v2 = new Database(path);
+    v2.pragma('journal_mode = WAL');
+    v2.exec(TENANT_V2_DDL);
+    const ann = await item('a1', 'Ann@example.com', 'Pa$$w0rd');
+    const bob = await item('a2', 'bob@example.com', 'Zoë-2026');
+    const insert = v2.prepare('INSERT INTO tenant_users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run('s', 'a1', ann.userPrincipalName, 'ann@example.com', ann.credential!, 0, 0, Date.parse(ann.changedAt), 1_700_000_000_000);
+    insert.run('s', 'a2', bob.userPrincipalName, 'bob@example.com', bob.credential!, 1, 1, Date.parse(bob.changedAt), 1_700_000_500_000);
+    v2.prepare('INSERT INTO tenant_batches VALUES (?, ?, ?)').run('old-batch', JSON.stringify([{ status: 'applied' }]), 1_700_000_000_000);
+    v2.close();
+
+    {
+      using store = TenantStore.open(path);
+      assert.equal(store.countUsers(), 2);
+      assert.deepEqual(store.batchResults('old-batch'), [{ status: 'applied' }]);
+      assert.deepEqual(
+        [...store.users()].map((u) => [u.userPrincipalName, u.credentialSetAt, u.risk, u.disabled, u.forceChangePassword]),
+        [['Ann@example.com', 1_700_000_000_000, { riskLevel: 'none' }, false, false], ['bob@example.com', 1_700_000_500_000, { riskLevel: 'none' }, true, true]],
+      );
+      assert.equal(store.countHighRisk(), 0);
+      assert.deepEqual(await signIn(store, 'ann@example.com', 'Pa$$w0rd'), { ok: true, forceChangePassword: false });
+      assert.deepEqual(await signIn(store, 'bob@example.com', 'Zoë-2026'), { ok: false, reason: 'disabled' });
+      // The new columns work on a migrated row.
+      const risky = { ...(await item('a1', 'Ann@example.com', 'N3w-pass')), changedAt: '2026-06-01T00:00:00Z', riskLevel: 'high' as const };
+      assert.deepEqual(store.applyBatch({ batchId: 'b3', source: 's', items: [risky] }), [{ status: 'applied' }]);
+      assert.equal(store.riskOf('ANN@example.com')?.riskLevel, 'high');
+      assert.equal(store.countHighRisk(), 1);
+    }
+
+    // The migrated table is the one a new store gets: same columns, constraints and indexes.
+    const fresh = dir.file('fresh.db');
+    TenantStore.open(fresh).close();
+    const shape = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        const indexes = db.prepare<[], { name: string; unique: number; partial: number }>('PRAGMA index_list(tenant_users)').all();
+        return {
+          version: db.prepare(`SELECT value FROM tenant_meta WHERE key = 'schema_version'`).pluck().get(),
+          columns: db.prepare('PRAGMA table_info(tenant_users)').all(),
+          indexes: indexes.map((i) => ({ unique: i.unique, partial: i.partial, columns: db.prepare(`PRAGMA index_info(${JSON.stringify(i.name)})`).all() })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+          // The table's CHECK, as written (the name differs: a migrated table was built aside and renamed).
+          check: /CHECK \(.*\)\s*\) STRICT$/su.exec(db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'tenant_users'`).pluck().get() as string)?.[0],
+          highRiskIndex: db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'tenant_users_high_risk'`).pluck().get(),
+          integrity: db.pragma('integrity_check', { simple: true }),
+        };
+      } finally {
+        db.close();
+      }
+    };
+    const migrated = shape(path);
+    assert.equal(migrated.version, '3');
+    assert.equal(migrated.integrity, 'ok');
+    assert.ok(migrated.check !== undefined && migrated.highRiskIndex !== undefined);
+    assert.deepEqual(migrated, shape(fresh));
   });
 
   it('refuses a file that is not a database, and a store of a newer schema, without touching them', async () => {

@@ -1,4 +1,3 @@
-import { PhsyncError } from '../../errors.ts';
 import type { ItemResult } from '../../target/credential-batch.ts';
 import { parseBatchRequest } from './batch-request.ts';
 import { injectFault } from './faults.ts';
@@ -6,17 +5,13 @@ import type { Handler } from './handler-context.ts';
 import { HttpError } from './http-error.ts';
 import { parseJson, readBody, requireJsonContentType } from './request-body.ts';
 import { sendJson } from './responses.ts';
+import { storeBusyError } from './store-busy.ts';
 
-/** A store that another process holds locked is a pause, not a failure: ask the engine to retry. */
 function applyOrBusy(apply: () => ItemResult[]): ItemResult[] {
   try {
     return apply();
   } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (!(err instanceof PhsyncError) && (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')) {
-      throw new HttpError(503, 'store_busy', 'the tenant store is busy; retry the batch', { headers: { 'retry-after': '1' } });
-    }
-    throw err;
+    throw storeBusyError(err, 'batch') ?? err;
   }
 }
 

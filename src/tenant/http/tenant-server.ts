@@ -28,7 +28,7 @@ export interface TenantServerOptions {
   readonly store: TenantStore;
   /** Port 0: any free port (read it from `url`). */
   readonly listen: { readonly host: string; readonly port: number };
-  /** Batch routes need `Authorization: Bearer <token>`; undefined: no check (loopback use only). */
+  /** Batch, leaked-credentials and risk routes need `Authorization: Bearer <token>`; undefined: no check (loopback use only). */
   readonly token: string | undefined;
   /** Serve HTTPS with this certificate chain and key (PEM). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
@@ -71,6 +71,8 @@ function urlHost(host: string): string {
  *   POST /v1/credentials:batch             apply a batch (token)
  *   GET  /v1/credentials:batch/{batchId}   the results of an applied batch, or 404 (token)
  *   POST /v1/signin                        sign a user in (no token; lockout per user)
+ *   POST /v1/leaked-credentials            check leaked username/password pairs; a match marks the user high risk (token)
+ *   GET  /v1/users/{upn}/risk              a user's risk, or 404 (token)
  *   GET  /healthz, GET /metrics
  *
  * Errors are JSON `{ error, message }`; nothing a client sent as a secret is ever logged or echoed.
@@ -81,7 +83,7 @@ export async function startTenantServer(options: TenantServerOptions): Promise<T
   if (options.token !== undefined && options.token.length === 0) throw new RangeError('the tenant token is empty');
   const ctx: HandlerContext = {
     store: options.store,
-    metrics: new TenantMetrics(),
+    metrics: new TenantMetrics({ highRiskUsers: () => options.store.countHighRisk() }),
     checkToken: bearerTokenCheck(options.token),
     maxBodyBytes,
     maxItems,
