@@ -7,6 +7,8 @@ import { HashPool } from '../hash/hash-pool.ts';
 import type { KernelChoice } from '../hash/kernel-selection.ts';
 import { KERNEL_NAMES } from '../hash/kernels.ts';
 import { DEFAULT_ITERATIONS } from '../phs/credential.ts';
+import { LEAKED_PASSWORD_POLICIES } from '../pipeline/sync-policy.ts';
+import type { LeakedPasswordPolicy } from '../pipeline/sync-policy.ts';
 import { EngineLock } from '../state/engine-lock.ts';
 import { StateStore } from '../state/state-store.ts';
 import { WatermarkStore } from '../state/watermark-store.ts';
@@ -40,6 +42,8 @@ export function engineOptions<T>(y: Argv<T>) {
     .option('batch-size', { type: 'number', default: 256, describe: 'users per hash task and per target write' })
     .option('sync-empty-passwords', { type: 'boolean', default: false, describe: 'also sync users whose password is empty' })
     .option('force-password-change-on-logon', { type: 'boolean', default: false, describe: 'sync "must change password" users, flagged to change it at next sign-in' })
+    .option('leaked-store', { type: 'string', describe: 'look every NT hash up in this leaked-hash store (phsync leaked import) while hashing' })
+    .option('leaked-policy', { choices: LEAKED_PASSWORD_POLICIES, default: 'flag' as LeakedPasswordPolicy, describe: 'a user found in the leaked store: flag = sync with riskLevel high; skip = do not sync' })
     .option('max-out-of-scope-disables', { type: 'number', default: 500, describe: 'stop a full sync from disabling more users than this at the target as out of scope (a wrong filter, an empty dump)' })
     .option('full-scan-every', { type: 'string', default: '24h', describe: 'a full scan at least this often, to find users deleted from the directory' })
     .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout (with several sources: { runs: [...] })' });
@@ -97,7 +101,10 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
     closers.push(() => watermarks.close());
     const target = await openTarget(targetSpec, targetOptions(args, targetSpec));
     closers.push(() => target.close());
-    const pool = await HashPool.create({ workers, kernel: args.kernel, iterations: DEFAULT_ITERATIONS });
+    const leakedStore = args['leaked-store'] ?? config.leakedStore;
+    if (args['leaked-policy'] !== 'flag' && leakedStore === undefined) throw new FatalError('OPTION_INVALID', '--leaked-policy needs a leaked-hash store (--leaked-store)');
+    const pool = await HashPool.create({ workers, kernel: args.kernel, iterations: DEFAULT_ITERATIONS, ...(leakedStore === undefined ? {} : { leakedStore }) });
+    if (pool.leakedStore !== undefined) log().info(`leaked-hash store ${pool.leakedStore.path}: ${pool.leakedStore.hashCount.toLocaleString('en-US')} hashes; a user found is ${args['leaked-policy'] === 'skip' ? 'not synced' : 'synced with riskLevel high'}`);
     closers.push(() => pool.close());
     observability.observePool(pool);
     const ctx: EngineContext = {
@@ -107,7 +114,7 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
       pool,
       batchSize,
       workers,
-      policy: { syncEmptyPasswords: args['sync-empty-passwords'], forcePasswordChangeOnLogon: args['force-password-change-on-logon'] },
+      policy: { syncEmptyPasswords: args['sync-empty-passwords'], forcePasswordChangeOnLogon: args['force-password-change-on-logon'], leakedPasswords: args['leaked-policy'] },
       dryRun,
       signal,
       ldapRetries,

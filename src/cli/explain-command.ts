@@ -29,6 +29,7 @@ function toJson(h: UserHistory): unknown {
     userPrincipalName: h.userPrincipalName ?? null,
     current: h.current === undefined ? null : { status: h.current.status, reason: h.current.reason, message: h.current.message, display: referenceStatus(h.current) },
     synced: h.synced.map((s) => ({ target: s.target, runId: s.runId, syncedAt: iso(s.syncedAt), disabled: s.disabled, userPrincipalName: s.userPrincipalName })),
+    leaked: h.leaked === undefined ? null : { runId: h.leaked.runId, foundAt: iso(h.leaked.foundAt), action: h.leaked.action },
     events: h.events.map((e) => ({ at: iso(e.at), runId: e.runId, runKind: e.runKind, userPrincipalName: e.userPrincipalName, status: e.status, reason: e.reason, message: e.message, display: referenceStatus(e) })),
   };
 }
@@ -43,6 +44,10 @@ function toText(h: UserHistory): string {
   if (h.synced.length === 0) lines.push('synced    no: no target holds this user');
   for (const [i, s] of h.synced.entries()) {
     lines.push(`${i === 0 ? 'synced    ' : '          '}to ${s.target} as ${s.userPrincipalName}, ${iso(s.syncedAt)} (run ${s.runId}), ${s.disabled ? 'disabled there: sign-in refused' : 'enabled there'}`);
+  }
+  if (h.leaked !== undefined) {
+    const done = h.leaked.action === 'flagged' ? 'synced with riskLevel high' : 'not synced (--leaked-policy skip)';
+    lines.push(`leaked    password found in the leaked-password list by run ${h.leaked.runId} at ${iso(h.leaked.foundAt)}: ${done}`);
   }
   if (h.events.length === 0) {
     lines.push('history   none kept (a user in sync is not touched by a cycle; history is kept for the retention period)');

@@ -59,6 +59,7 @@ export function formatReportText(r: RunReport): string {
       `  synced        ${c.synced}`,
       `  hashed        ${c.hashed}`,
     );
+    if (c.leaked > 0) out.push(`  leaked        ${c.leaked} with a password in the leaked-password list`);
     if (c.from === 'run') out.push(`  disabled      ${c.disabledAtTarget} at the target (sign-in refused there)`);
     out.push(`  skipped       ${c.skipped.total}${oneLine(byKey(c.skipped.byReason))}`, `  failed        ${c.failed.total}${oneLine(byKey(c.failed.byCode))}`);
     if (c.recoveredBatches + c.droppedBatches > 0) out.push(`  resumed       ${c.recoveredBatches} batches found applied at the target, ${c.droppedBatches} redone`);
@@ -94,6 +95,11 @@ export function formatReportText(r: RunReport): string {
   if (f.users.length > 0) {
     const rows = f.users.map((u) => [u.source, u.anchor, u.userPrincipalName ?? '-', u.code, u.message ?? '']);
     out.push(...columns(['source', 'anchor', 'user principal name', 'code', 'message'], rows, [], '  '));
+  }
+
+  if (r.leakedUsers.length > 0) {
+    out.push(`leaked users  ${r.counts.leaked} found by this run${r.leakedUsers.length < r.counts.leaked ? `; still marked: the first ${r.leakedUsers.length}` : ''}`);
+    out.push(...columns(['source', 'anchor', 'user principal name', 'action'], r.leakedUsers.map((u) => [u.source, u.anchor, u.userPrincipalName, u.action]), [], '  '));
   }
 
   out.push(`errors        ${r.errors.length === 0 ? 'none recorded' : `the run's first ${r.errors.length}`}`);
@@ -140,6 +146,7 @@ export function formatReportMarkdown(r: RunReport): string {
     const rows: [string, string][] = [['scanned', String(c.scanned)]];
     if (c.passedOver > 0) rows.push(['entries that are not users', String(c.passedOver)]);
     rows.push(['synced', String(c.synced)], ['hashed', String(c.hashed)]);
+    if (c.leaked > 0) rows.push(['password in the leaked list', String(c.leaked)]);
     if (c.from === 'run') rows.push(['disabled at the target', String(c.disabledAtTarget)]);
     rows.push(['skipped', String(c.skipped.total)]);
     for (const [reason, n] of Object.entries(c.skipped.byReason)) rows.push([`skipped: ${reason}`, String(n)]);
@@ -181,6 +188,11 @@ export function formatReportMarkdown(r: RunReport): string {
     if (f.users.length < f.total) out.push(`The first ${f.users.length}:`, '');
     const rows = f.users.map((u) => [u.source, u.anchor, u.userPrincipalName ?? '', u.code, u.message ?? '']);
     out.push(...mdTable(['source', 'anchor', 'user principal name', 'code', 'message'], rows, []), '');
+  }
+
+  if (r.leakedUsers.length > 0) {
+    out.push(`## Users with a leaked password (${r.counts.leaked})`, '');
+    out.push(...mdTable(['source', 'anchor', 'user principal name', 'action'], r.leakedUsers.map((u) => [u.source, u.anchor, u.userPrincipalName, u.action]), []), '');
   }
 
   out.push('## Errors', '');

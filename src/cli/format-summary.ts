@@ -21,6 +21,7 @@ export function formatSummary(summary: SyncSummary): string {
     `  failed        ${total(c.failed)}${byKey(c.failed)}`,
     `  hashed        ${c.hashed} in ${c.batches} batches (kernel ${summary.kernel}, ${summary.workers} worker${summary.workers === 1 ? '' : 's'})`,
   ];
+  if (c.leaked > 0) lines.push(`  leaked        ${c.leaked} with a password in the leaked-password list (phsync report lists them)`);
   if (c.recoveredBatches + c.droppedBatches > 0) {
     lines.push(`  resumed       ${c.recoveredBatches} batches found applied at the target, ${c.droppedBatches} redone`);
   }

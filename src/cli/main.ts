@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { PhsyncError, errorMessage } from '../errors.ts';
 import { configureLogging, log } from '../observe/logger.ts';
 import type { LogFormat, LogLevel } from '../observe/logger.ts';
+import { auditCommand, auditOptions } from './audit-command.ts';
 import { EXIT } from './exit-codes.ts';
 import { fixtureCommand, fixtureOptions } from './fixture-command.ts';
 import { signinCommand, signinOptions } from './signin-command.ts';
@@ -12,6 +13,7 @@ import { statusCommand, statusOptions } from './status-command.ts';
 import { runCommand, runOptions } from './run-command.ts';
 import { syncCommand, syncOptions } from './sync-command.ts';
 import { tenantCommands } from './tenant-command.ts';
+import { leakedCommands } from './leaked-command.ts';
 
 /** Runs a command and turns its outcome into the documented exit code; fatal errors get one line. */
 async function run(command: () => Promise<number>): Promise<void> {
@@ -39,9 +41,11 @@ await yargs(hideBin(process.argv))
   .command('status', 'show the last runs recorded in a state store', statusOptions, (args) => run(() => statusCommand(args)))
   .command('report', 'report one run: counts by status and reason, throughput over time, the slowest batches, the users that failed', reportOptions, (args) => run(() => reportCommand(args)))
   .command('explain', 'explain one user: its status, where it is synced, what the last cycles did to it', explainOptions, (args) => run(() => explainCommand(args)))
+  .command('audit', 'password quality report over the directory, without syncing: leaked, empty, shared passwords, disabled accounts with one, must-change accounts', auditOptions, (args) => run(() => auditCommand(args)))
   .command('fixture', 'write a synthetic directory with known passwords', fixtureOptions, (args) => run(() => fixtureCommand(args)))
   .command('tenant', 'run the cloud side: tenant serve (the HTTP API)', (y) => tenantCommands(y, run))
-  .demandCommand(1, 'name a command: sync, run, status, report, explain, signin, tenant or fixture')
+  .command('leaked', 'leaked-password list: leaked import (HIBP NTLM list to a store), info, check', (y) => leakedCommands(y, run))
+  .demandCommand(1, 'name a command: sync, run, status, report, explain, audit, leaked, signin, tenant or fixture')
   .strict()
   .help()
   .alias('help', 'h')

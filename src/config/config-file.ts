@@ -31,7 +31,8 @@ import { mergeMapping, parseMappingOverrides } from './merge-mapping.ts';
  *     }
  *   ],
  *   "target": "sqlite:tenant.db",
- *   "state": "phsync-state.db"
+ *   "state": "phsync-state.db",
+ *   "leakedStore": "pwned-ntlm.phsleak"                optional: phsync leaked import's store
  * }
  *
  * Relative paths are resolved against the config file's directory. A bind password in the file is
@@ -51,7 +52,7 @@ export class ConfigError extends FatalError {
   }
 }
 
-const TOP_KEYS = ['sources', 'target', 'state'] as const;
+const TOP_KEYS = ['sources', 'target', 'state', 'leakedStore'] as const;
 const SOURCE_KEYS = [
   'name', 'url', 'ldif', 'preset', 'baseDns', 'filter', 'excludeOus', 'memberOf', 'bindDn', 'bindPasswordFile', 'bindPasswordEnv',
   'startTls', 'tlsCa', 'tlsInsecure', 'pageSize', 'hashesFile', 'mapping',
@@ -238,6 +239,7 @@ export function parseConfig(value: unknown, file: string): PhsyncConfig {
   const sources: SourceConfig[] = [];
   let target: string | undefined;
   let state: string | undefined;
+  let leakedStore: string | undefined;
   if (top !== undefined) {
     c.keys(top, '', TOP_KEYS);
     const raw = top['sources'];
@@ -260,9 +262,11 @@ export function parseConfig(value: unknown, file: string): PhsyncConfig {
     if (t !== undefined) target = parseTarget(c, t, 'target', baseDir);
     const s = c.string(top, 'state', '', 'a state store path');
     if (s !== undefined) state = resolvePath(baseDir, s);
+    const l = c.string(top, 'leakedStore', '', 'a leaked-hash store path');
+    if (l !== undefined) leakedStore = resolvePath(baseDir, l);
   }
   if (c.issues.length > 0) throw new ConfigError(file, c.issues);
-  return deepFreeze({ path, sources, target, state });
+  return deepFreeze({ path, sources, target, state, leakedStore });
 }
 
 /** Line and column of a character offset, for JSON syntax errors. */

@@ -12,6 +12,8 @@ export interface PhsyncConfig {
   readonly target: string | undefined;
   /** State store path, resolved; undefined: the command line decides. */
   readonly state: string | undefined;
+  /** Leaked-hash store path (`phsync leaked import`), resolved; undefined: the command line decides. */
+  readonly leakedStore: string | undefined;
 }
 
 export type SourceConfig = LdapSourceConfig | LdifSourceConfig;

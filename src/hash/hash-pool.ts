@@ -8,6 +8,7 @@ import { DEFAULT_ITERATIONS, HASH_BYTES, NT_HASH_BYTES, SALT_BYTES, deriveHash }
 import type { KernelName } from './hash-kernel.ts';
 import { MAX_ITERATIONS } from './hash-protocol.ts';
 import type { HashResult, HashTask } from './hash-protocol.ts';
+import { LeakedStore } from '../leaked/leaked-store.ts';
 import { selectKernel } from './kernel-selection.ts';
 import { KERNEL_NAMES } from './kernels.ts';
 import type { KernelChoice } from './kernel-selection.ts';
@@ -29,6 +30,11 @@ export interface HashPoolOptions {
   readonly kernel?: KernelChoice;
   /** PBKDF2 iterations; default 1000, the reference system's setting. */
   readonly iterations?: number;
+  /**
+   * A leaked-hash store (`phsync leaked import`): every NT hash is also looked up in it, in the
+   * worker that hashes it, and each result says which users were found.
+   */
+  readonly leakedStore?: string;
 }
 
 export interface HashBatchResult {
@@ -36,12 +42,14 @@ export interface HashBatchResult {
   readonly salts: Uint8Array;
   /** count * 32 bytes: user i's PBKDF2 hash at [32i, 32i+32). */
   readonly hashes: Uint8Array;
+  /** With a leaked-hash store: count bytes, 1 where user i's NT hash is in it. */
+  readonly leaked?: Uint8Array;
 }
 
 const MAX_WORKERS = 1024;
 const WORKER_YOUNG_GENERATION_MB = 4;
 const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', ...KERNEL_NAMES];
-const OPTION_NAMES: readonly string[] = ['workers', 'kernel', 'iterations'];
+const OPTION_NAMES: readonly string[] = ['workers', 'kernel', 'iterations', 'leakedStore'];
 // Node 24 strips the types when piscina's worker imports this file; no build step, no loader.
 const WORKER_URL = new URL('./hash-worker.ts', import.meta.url);
 
@@ -49,6 +57,7 @@ interface ResolvedOptions {
   readonly workers: number;
   readonly kernel: KernelChoice;
   readonly iterations: number;
+  readonly leakedStore: string | undefined;
 }
 
 export class HashPool {
@@ -62,6 +71,8 @@ export class HashPool {
   readonly kernelsUnavailable: Readonly<Record<string, string>>;
   /** Most batches piscina holds waiting for a thread. */
   readonly maxQueue: number;
+  /** The leaked-hash store every batch is looked up in, and how many hashes it holds. */
+  readonly leakedStore: { readonly path: string; readonly hashCount: number } | undefined;
 
   readonly #piscina: Piscina<HashTask, HashResult>;
   /** hash() calls waiting for room in piscina's queue; called to make them look again. */
@@ -72,9 +83,17 @@ export class HashPool {
   /** Validates the options, selects the kernel, starts the threads and proves one of them works. */
   static async create(options: HashPoolOptions = {}): Promise<HashPool> {
     const resolved = resolveOptions(options);
+    // Opened here once so that a missing or corrupt store stops the start with its own error, not
+    // every batch; the workers open their own handles.
+    let leaked: { path: string; hashCount: number } | undefined;
+    if (resolved.leakedStore !== undefined) {
+      const store = LeakedStore.open(resolved.leakedStore);
+      leaked = { path: store.path, hashCount: store.hashCount };
+      store.close();
+    }
     // Select before starting the threads: their start-up would disturb the timing.
     const selection = await selectKernel(resolved.kernel, resolved.iterations);
-    const pool = new HashPool(resolved, selection.name, selection.measured, selection.reasons);
+    const pool = new HashPool(resolved, selection.name, selection.measured, selection.reasons, leaked);
     try {
       await pool.#probe();
     } catch (err) {
@@ -85,8 +104,15 @@ export class HashPool {
     return pool;
   }
 
-  private constructor(options: ResolvedOptions, kernel: KernelName, rates: Readonly<Partial<Record<KernelName, number>>>, unavailable: Readonly<Partial<Record<KernelName, string>>>) {
+  private constructor(
+    options: ResolvedOptions,
+    kernel: KernelName,
+    rates: Readonly<Partial<Record<KernelName, number>>>,
+    unavailable: Readonly<Partial<Record<KernelName, string>>>,
+    leaked: { path: string; hashCount: number } | undefined,
+  ) {
     this.kernel = kernel;
+    this.leakedStore = leaked === undefined ? undefined : Object.freeze(leaked);
     this.kernelsUnavailable = Object.freeze({ ...unavailable });
     this.workers = options.workers;
     this.iterations = options.iterations;
@@ -141,7 +167,7 @@ export class HashPool {
         if (this.#piscina.queueSize < this.maxQueue) break;
         await this.#nextWake(signal);
       }
-      const task: HashTask = { kernel: this.kernel, iterations: this.iterations, count, ntHashes: owned };
+      const task: HashTask = { kernel: this.kernel, iterations: this.iterations, count, ntHashes: owned, ...(this.leakedStore === undefined ? {} : { leakedStore: this.leakedStore.path }) };
       let result: HashResult;
       try {
         result = await this.#piscina.run(task, { transferList: [owned], signal: signal ?? null });
@@ -155,7 +181,10 @@ export class HashPool {
       if (result.salts.byteLength !== count * SALT_BYTES || result.hashes.byteLength !== count * HASH_BYTES) {
         throw new PhsyncError('HASH_RESULT_INVALID', `a worker returned ${result.salts.byteLength} salt and ${result.hashes.byteLength} hash bytes for ${count} users`);
       }
-      return { salts: new Uint8Array(result.salts), hashes: new Uint8Array(result.hashes) };
+      if (this.leakedStore !== undefined && result.leaked?.byteLength !== count) {
+        throw new PhsyncError('HASH_RESULT_INVALID', `a worker returned no leaked-hash finding for each of ${count} users`);
+      }
+      return { salts: new Uint8Array(result.salts), hashes: new Uint8Array(result.hashes), ...(result.leaked === undefined ? {} : { leaked: new Uint8Array(result.leaked) }) };
     } finally {
       // Still attached means it never left this thread (aborted or closed while queued): zero it.
       // If a thread was terminated mid-batch (abort), its copy went with the thread's heap.
@@ -292,7 +321,7 @@ function resolveOptions(options: unknown): ResolvedOptions {
     }
   }
 
-  const { workers = availableParallelism(), kernel = 'auto', iterations = DEFAULT_ITERATIONS } = record;
+  const { workers = availableParallelism(), kernel = 'auto', iterations = DEFAULT_ITERATIONS, leakedStore } = record;
   if (typeof workers !== 'number' || !Number.isSafeInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
     throw optionError('workers', `an integer from 1 to ${MAX_WORKERS}`, workers);
   }
@@ -302,7 +331,10 @@ function resolveOptions(options: unknown): ResolvedOptions {
   if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) {
     throw optionError('iterations', `an integer from 1 to ${MAX_ITERATIONS}`, iterations);
   }
-  return Object.freeze({ workers, kernel: kernel as KernelChoice, iterations });
+  if (leakedStore !== undefined && (typeof leakedStore !== 'string' || leakedStore.length === 0)) {
+    throw optionError('leakedStore', 'the path of a leaked-hash store', leakedStore);
+  }
+  return Object.freeze({ workers, kernel: kernel as KernelChoice, iterations, leakedStore });
 }
 
 /** Checked before the buffer is taken, so a rejected call leaves the caller's buffer as it was. */

@@ -20,6 +20,8 @@ export interface HashTask {
   readonly count: number;
   /** count * 16 bytes; transferred to the worker, which zeroes it before replying. */
   readonly ntHashes: ArrayBuffer;
+  /** A leaked-hash store (`phsync leaked import`) to look each NT hash up in, beside the hashing. */
+  readonly leakedStore?: string;
 }
 
 export interface HashSuccess {
@@ -28,6 +30,12 @@ export interface HashSuccess {
   readonly salts: ArrayBuffer;
   /** count * 32 bytes, PBKDF2-HMAC-SHA256 of user i at [32i, 32i+32). */
   readonly hashes: ArrayBuffer;
+  /**
+   * With a leaked-hash store: count bytes, 1 where user i's NT hash is in the store, else 0. Only the
+   * finding: never how often the list has seen the hash, which with the list at hand would narrow
+   * down the password itself.
+   */
+  readonly leaked?: ArrayBuffer;
 }
 
 /**
@@ -50,7 +58,7 @@ export type HashResult = HashSuccess | HashFailure;
  */
 export function describeInvalidTask(task: unknown): string | undefined {
   if (typeof task !== 'object' || task === null) return `a hash task is an object, got ${task === null ? 'null' : typeof task}`;
-  const { kernel, iterations, count, ntHashes } = task as Record<string, unknown>;
+  const { kernel, iterations, count, ntHashes, leakedStore } = task as Record<string, unknown>;
   if (!isKernelName(kernel)) return `unknown kernel ${String(kernel)}`;
   if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) {
     return `iterations must be an integer in 1..${MAX_ITERATIONS}, got ${String(iterations)}`;
@@ -60,5 +68,6 @@ export function describeInvalidTask(task: unknown): string | undefined {
   if (ntHashes.byteLength !== count * NT_HASH_BYTES) {
     return `ntHashes must hold ${count} NT hashes (${count * NT_HASH_BYTES} bytes), got ${ntHashes.byteLength} bytes`;
   }
+  if (leakedStore !== undefined && (typeof leakedStore !== 'string' || leakedStore.length === 0)) return 'leakedStore must be a file path';
   return undefined;
 }

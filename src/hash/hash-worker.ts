@@ -7,6 +7,7 @@ import { describeInvalidTask } from './hash-protocol.ts';
 import type { HashFailure, HashSuccess, HashTask } from './hash-protocol.ts';
 import { selfTestKernel } from './kernel-selection.ts';
 import { createKernel } from './kernels.ts';
+import { lookUpLeaked } from './leaked-lookup.ts';
 
 /**
  * The piscina worker: NT hashes in, salts and PBKDF2 hashes out. Loaded by piscina in each pool
@@ -58,6 +59,9 @@ export default async function hashWorker(task: HashTask): Promise<WorkerReply> {
   // secrets in memory that nobody else has a view of.
   const inputs = new Uint8Array(count * PBKDF2_INPUT_BYTES);
   try {
+    // Looked up here, beside the hashing, so that a leaked-hash store costs the pipeline no thread of
+    // its own and the NT hashes never leave this one.
+    const leaked = task.leakedStore === undefined ? undefined : lookUpLeaked(task.leakedStore, ntHashes, count);
     for (let i = 0; i < count; i++) {
       writePbkdf2Input(ntHashes.subarray(i * NT_HASH_BYTES, (i + 1) * NT_HASH_BYTES), inputs, i * PBKDF2_INPUT_BYTES);
     }
@@ -71,9 +75,10 @@ export default async function hashWorker(task: HashTask): Promise<WorkerReply> {
     const kernel = await kernelFor(task.kernel);
     await kernel.hashBatch(inputs, salts, count, iterations, hashes);
 
+    const transfer = leaked === undefined ? [salts.buffer, hashes.buffer] : [salts.buffer, hashes.buffer, leaked.buffer];
     const reply = {
-      [valueSymbol]: { ok: true, salts: salts.buffer, hashes: hashes.buffer } satisfies HashSuccess,
-      [transferableSymbol]: [salts.buffer, hashes.buffer],
+      [valueSymbol]: { ok: true, salts: salts.buffer, hashes: hashes.buffer, ...(leaked === undefined ? {} : { leaked: leaked.buffer }) } satisfies HashSuccess,
+      [transferableSymbol]: transfer,
     };
     move(reply);
     return reply;

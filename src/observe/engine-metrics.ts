@@ -33,12 +33,13 @@ interface CountsSeen {
   scanned: number;
   synced: number;
   hashed: number;
+  leaked: number;
   disabledAtTarget: number;
   skipped: Record<string, number>;
   failed: Record<string, number>;
 }
 
-const nothingSeen = (): CountsSeen => ({ scanned: 0, synced: 0, hashed: 0, disabledAtTarget: 0, skipped: {}, failed: {} });
+const nothingSeen = (): CountsSeen => ({ scanned: 0, synced: 0, hashed: 0, leaked: 0, disabledAtTarget: 0, skipped: {}, failed: {} });
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
 
@@ -146,7 +147,7 @@ export class EngineMetrics implements Disposable {
         this.#gauge('phsync_run_expected_users').set({ source: e.source }, e.expectedUsers ?? 0);
         this.#gauge('phsync_users_in_flight').set({ source: e.source }, 0);
         // Series that exist from the start read 0 instead of being absent until the first increment.
-        for (const name of ['phsync_users_scanned_total', 'phsync_users_synced_total', 'phsync_credentials_hashed_total', 'phsync_users_disabled_at_target_total'] as const) {
+        for (const name of ['phsync_users_scanned_total', 'phsync_users_synced_total', 'phsync_credentials_hashed_total', 'phsync_users_leaked_total', 'phsync_users_disabled_at_target_total'] as const) {
           this.#counter(name).inc({ source: e.source }, 0);
         }
       }),
@@ -201,7 +202,7 @@ export class EngineMetrics implements Disposable {
   #addCounts(source: string, counts: Readonly<SyncCounts>): void {
     const seen = this.#seen.get(source) ?? nothingSeen();
     this.#seen.set(source, seen);
-    const add = (name: MetricName, key: 'scanned' | 'synced' | 'hashed' | 'disabledAtTarget'): void => {
+    const add = (name: MetricName, key: 'scanned' | 'synced' | 'hashed' | 'leaked' | 'disabledAtTarget'): void => {
       const gained = counts[key] - seen[key];
       if (gained > 0) this.#counter(name).inc({ source }, gained);
       seen[key] = Math.max(seen[key], counts[key]);
@@ -209,6 +210,7 @@ export class EngineMetrics implements Disposable {
     add('phsync_users_scanned_total', 'scanned');
     add('phsync_users_synced_total', 'synced');
     add('phsync_credentials_hashed_total', 'hashed');
+    add('phsync_users_leaked_total', 'leaked');
     add('phsync_users_disabled_at_target_total', 'disabledAtTarget');
     const addTable = (name: MetricName, label: 'reason' | 'code', now: Readonly<Record<string, number>>, before: Record<string, number>): void => {
       for (const [key, value] of Object.entries(now)) {

@@ -25,6 +25,7 @@ export const METRICS = Object.freeze([
   { name: 'phsync_users_skipped_total', type: 'counter', help: 'Users not sent a credential, by reason (unchanged, disabled, out-of-scope, empty-password, temporary-password, target-newer, dry-run).', labels: ['source', 'reason'] },
   { name: 'phsync_users_failed_total', type: 'counter', help: 'Users that failed, by error code (each is in the state store with its message).', labels: ['source', 'code'] },
   { name: 'phsync_users_disabled_at_target_total', type: 'counter', help: 'Users the target was told are disabled (disabled in the directory, or out of scope).', labels: ['source'] },
+  { name: 'phsync_users_leaked_total', type: 'counter', help: 'Users hashed whose NT hash is in the leaked-hash store (--leaked-store): synced with riskLevel high, or not synced (--leaked-policy skip).', labels: ['source'] },
   { name: 'phsync_credentials_hashed_total', type: 'counter', help: 'NT hashes turned into PBKDF2 credentials.', labels: ['source'] },
   { name: 'phsync_target_items_total', type: 'counter', help: 'Items written to the target, by kind (credential, disable) and the result the target gave (applied, stale, rejected).', labels: ['source', 'target', 'kind', 'result'] },
   { name: 'phsync_batches_total', type: 'counter', help: 'Batches acknowledged by the target, by kind (credential, disable).', labels: ['source', 'target', 'kind'] },

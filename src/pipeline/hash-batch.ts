@@ -42,7 +42,8 @@ export class HashBatch {
     return exact;
   }
 
-  items(salts: Uint8Array, hashes: Uint8Array, iterations: number): CredentialItem[] {
+  /** One item per member; with `leaked` (1 where the member's NT hash is in the leaked list), those carry riskLevel high. */
+  items(salts: Uint8Array, hashes: Uint8Array, iterations: number, leaked?: Uint8Array): CredentialItem[] {
     return this.members.map((m, i) => ({
       sourceAnchor: m.anchor,
       userPrincipalName: m.userPrincipalName,
@@ -50,6 +51,7 @@ export class HashBatch {
       forceChangePasswordNextSignIn: m.forceChange,
       disabled: m.disabled,
       changedAt: m.changedAt,
+      ...(leaked?.[i] === 1 ? { riskLevel: 'high' as const } : {}),
     }));
   }
 }

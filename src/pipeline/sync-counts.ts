@@ -10,6 +10,8 @@ export interface SyncCounts {
   synced: number;
   /** NT hashes turned into credentials. */
   hashed: number;
+  /** Users hashed whose NT hash is in the leaked-hash store (`--leaked-store`); 0 without one. */
+  leaked: number;
   /**
    * Users not sent a credential, by reason: unchanged, disabled, out-of-scope, empty-password,
    * temporary-password, target-newer.
@@ -29,7 +31,7 @@ export interface SyncCounts {
 }
 
 export function emptyCounts(): SyncCounts {
-  return { scanned: 0, passedOver: 0, synced: 0, hashed: 0, skipped: {}, disabledAtTarget: 0, failed: {}, batches: 0, recoveredBatches: 0, droppedBatches: 0 };
+  return { scanned: 0, passedOver: 0, synced: 0, hashed: 0, leaked: 0, skipped: {}, disabledAtTarget: 0, failed: {}, batches: 0, recoveredBatches: 0, droppedBatches: 0 };
 }
 
 export function bump(table: Record<string, number>, key: string, by = 1): void {

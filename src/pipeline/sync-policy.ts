@@ -7,7 +7,15 @@ export interface SyncPolicy {
   readonly syncEmptyPasswords: boolean;
   /** Sync "must change password at next logon" users, with the force-change flag. */
   readonly forcePasswordChangeOnLogon: boolean;
+  /**
+   * A user whose NT hash is in the leaked-hash store (`--leaked-store`): synced with riskLevel high
+   * (`flag`, the default: the cloud can make the user change it), or not synced (`skip`).
+   */
+  readonly leakedPasswords?: LeakedPasswordPolicy;
 }
+
+export type LeakedPasswordPolicy = 'flag' | 'skip';
+export const LEAKED_PASSWORD_POLICIES: readonly LeakedPasswordPolicy[] = ['flag', 'skip'];
 
 export const DEFAULT_POLICY: SyncPolicy = Object.freeze({ syncEmptyPasswords: false, forcePasswordChangeOnLogon: false });
 

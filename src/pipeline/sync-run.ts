@@ -20,7 +20,7 @@ import type { SyncPolicy } from './sync-policy.ts';
 export interface BatchHasher {
   readonly kernel: string;
   readonly workers: number;
-  hash(ntHashes: Uint8Array, count: number, signal?: AbortSignal): Promise<{ salts: Uint8Array; hashes: Uint8Array }>;
+  hash(ntHashes: Uint8Array, count: number, signal?: AbortSignal): Promise<{ salts: Uint8Array; hashes: Uint8Array; leaked?: Uint8Array }>;
 }
 
 export interface SyncRunOptions {
@@ -112,32 +112,56 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     state.deferAcks(true);
   }
 
+  /**
+   * The users of a hashed batch whose NT hash the leaked-hash store holds: recorded, and by policy
+   * sent with riskLevel high or left out of the batch. Returns the members and items to send.
+   */
+  const screenLeaked = (full: HashBatch, items: CredentialItem[], leaked: Uint8Array): { members: BatchMember[]; items: CredentialItem[] } => {
+    const found: BatchMember[] = [];
+    const cleared: BatchMember[] = [];
+    full.members.forEach((m, i) => (leaked[i] === 1 ? found : cleared).push(m));
+    if (found.length === 0 && state.leaks.size === 0) return { members: full.members, items };
+    counts.leaked += found.length;
+    const notSynced = policy.leakedPasswords === 'skip';
+    state.leaks.record(runId, found.map((m) => ({ source: m.source, anchor: m.anchor, userPrincipalName: m.userPrincipalName, action: notSynced ? 'not-synced' : 'flagged' })), cleared);
+    if (!notSynced || found.length === 0) return { members: full.members, items };
+    for (const m of found) {
+      bump(counts.skipped, 'leaked-password');
+      record({ source: m.source, anchor: m.anchor, userPrincipalName: m.userPrincipalName, status: 'skipped', reason: 'leaked-password' });
+    }
+    return { members: cleared, items: items.filter((_, i) => leaked[i] !== 1) };
+  };
+
   const ship = async (full: HashBatch | DisableBatch): Promise<void> => {
     const batchId = randomUUID();
     const shipStarted = performance.now();
-    state.recordBatch(runId, target.id, batchId, full.members);
     let items: CredentialItem[];
+    let members: readonly BatchMember[] = full.members;
     if (full instanceof HashBatch) {
       const count = full.members.length;
-      let hashed: { salts: Uint8Array; hashes: Uint8Array };
+      let hashed: { salts: Uint8Array; hashes: Uint8Array; leaked?: Uint8Array };
       try {
         // No abort signal here: a batch already taken from the source is finished, even on SIGTERM.
         hashed = await hasher.hash(full.takeNtHashes(), count);
       } catch (err) {
-        state.dropBatch(batchId);
         const code = err instanceof PhsyncError ? err.code : 'HASH_FAILED';
         for (const m of full.members) fail(m.anchor, new PhsyncError(code, `hashing failed: ${errorMessage(err)}`), m);
         return;
       }
       counts.hashed += count;
       publish('batchHashed', { source: source.name, kernel: hasher.kernel, users: count, seconds: (performance.now() - shipStarted) / 1000 });
-      items = full.items(hashed.salts, hashed.hashes, options.iterations);
+      items = full.items(hashed.salts, hashed.hashes, options.iterations, hashed.leaked);
+      if (hashed.leaked !== undefined) ({ members, items } = screenLeaked(full, items, hashed.leaked));
+      if (items.length === 0) return;
     } else {
       items = full.items();
     }
+    // Recorded once hashed, just before it leaves: a run killed before this point left nothing at the
+    // target, and its users, unacknowledged, are simply hashed again.
+    state.recordBatch(runId, target.id, batchId, members);
     const writeStarted = performance.now();
     const results = await target.write({ batchId, source: source.name, items });
-    const acked = state.ackBatch(batchId, target.id, runId, results, full.members);
+    const acked = state.ackBatch(batchId, target.id, runId, results, members);
     const finished = performance.now();
     const batchKind = full instanceof HashBatch ? 'credential' : 'disable';
     const hashMs = writeStarted - shipStarted;
@@ -145,7 +169,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     state.recordBatchLog({ runId, kind: batchKind, users: results.length, hashMs, writeMs, finishedAt: Date.now(), applied: acked.applied, stale: acked.stale, rejected: acked.invalid });
     publish('batchWritten', { runId, source: source.name, target: target.id, kind: batchKind, users: results.length, hashSeconds: hashMs / 1000, writeSeconds: writeMs / 1000, applied: acked.applied, stale: acked.stale, rejected: acked.invalid });
     results.forEach((result, i) => {
-      const member: BatchMember = full.members[i]!;
+      const member: BatchMember = members[i]!;
       if (result.status === 'applied') {
         if (member.disableReason === undefined) {
           counts.synced++;

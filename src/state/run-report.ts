@@ -58,6 +58,8 @@ export interface ReportCounts {
   readonly passedOver: number;
   readonly synced: number;
   readonly hashed: number;
+  /** Users hashed whose NT hash is in the leaked-hash store (0 without one, or from a sample). */
+  readonly leaked: number;
   readonly disabledAtTarget: number;
   readonly skipped: { readonly total: number; readonly byReason: Readonly<Record<string, number>> };
   readonly failed: { readonly total: number; readonly byCode: Readonly<Record<string, number>> };
@@ -142,6 +144,11 @@ export interface RunReport {
   readonly throughput: ReportThroughput;
   readonly batches: ReportBatches;
   readonly failedUsers: ReportFailedUsers;
+  /**
+   * Users this run found with a password in the leaked-password list and still marked so (a later
+   * run that hashed a new password of theirs cleared them), by sign-in name, at most the failed-users limit.
+   */
+  readonly leakedUsers: readonly { readonly source: string; readonly anchor: string; readonly userPrincipalName: string; readonly action: string }[];
   /** The run's first errors (at most 50), with where they were read: also entries without an anchor. */
   readonly errors: readonly RunError[];
 }
@@ -182,6 +189,7 @@ function reportCounts(counts: Record<string, unknown> | undefined, latest: Sampl
       passedOver: num(counts['passedOver']),
       synced: num(counts['synced']),
       hashed: num(counts['hashed']),
+      leaked: num(counts['leaked']),
       disabledAtTarget: num(counts['disabledAtTarget']),
       skipped: { total: sum(skipped), byReason: skipped },
       failed: { total: sum(failed), byCode: failed },
@@ -197,6 +205,7 @@ function reportCounts(counts: Record<string, unknown> | undefined, latest: Sampl
     passedOver: 0,
     synced: s?.synced ?? 0,
     hashed: s?.hashed ?? 0,
+    leaked: 0,
     disabledAtTarget: 0,
     skipped: { total: s?.skipped ?? 0, byReason: {} },
     failed: { total: s?.failed ?? 0, byCode: {} },
@@ -278,6 +287,8 @@ export function readRunReport(db: SqliteDatabase, run: RunRecord, query: RunRepo
   const failedRows = failedLimit === 0 ? [] : db.prepare<[number, number], FailedRow>(`SELECT source, anchor, upn, reason, message, at, count(*) OVER () AS total FROM user_events WHERE run_id = ? AND status = 'error' ORDER BY id LIMIT ?`).all(run.id, failedLimit);
   const failedTotal = failedLimit === 0 ? db.prepare<[number], number>(`SELECT count(*) FROM user_events WHERE run_id = ? AND status = 'error'`).pluck().get(run.id)! : (failedRows[0]?.total ?? 0);
 
+  const leakedUsers = db.prepare<[number, number], { source: string; anchor: string; userPrincipalName: string; action: string }>('SELECT source, anchor, upn AS userPrincipalName, action FROM leaked_users WHERE run_id = ? ORDER BY upn LIMIT ?').all(run.id, failedLimit);
+
   const lastActivity = Math.max(run.startedAt, samples[samples.length - 1]?.at ?? 0, totals.last ?? 0);
   const end = run.finishedAt ?? (run.status === 'running' ? Math.max(query.now ?? Date.now(), lastActivity) : lastActivity);
   const elapsedMs = Math.max(0, end - run.startedAt);
@@ -329,6 +340,7 @@ export function readRunReport(db: SqliteDatabase, run: RunRecord, query: RunRepo
       total: failedTotal,
       users: failedRows.map((r) => ({ source: r.source, anchor: r.anchor, userPrincipalName: r.upn, code: r.reason ?? 'UNKNOWN', message: r.message, at: r.at })),
     },
+    leakedUsers,
     errors: run.errors,
   };
 }

@@ -136,14 +136,33 @@ ${SYNCED_COLUMNS}
 ) STRICT;
 `;
 
+/**
+ * Users whose NT hash a sync found in a leaked-password list (`--leaked-store`), until a later sync
+ * hashes a password of theirs that is not in it. The finding only: no count of how often the list has
+ * seen the hash (with the list, that narrows down the password), no hash, no fingerprint.
+ */
+const LEAKED_DDL = `
+CREATE TABLE IF NOT EXISTS leaked_users (
+  source    TEXT    NOT NULL,
+  anchor    TEXT    NOT NULL,
+  upn       TEXT    NOT NULL,
+  run_id    INTEGER NOT NULL,
+  found_at  INTEGER NOT NULL,
+  -- What the run did about it: 'flagged' (synced with riskLevel high) or 'not-synced'.
+  action    TEXT    NOT NULL,
+  PRIMARY KEY (source, anchor)
+) STRICT, WITHOUT ROWID;
+`;
+
 export const STATE_SCHEMA: VersionedSchema = Object.freeze({
   what: 'state store',
   metaTable: 'meta',
-  version: 4,
-  ddl: STATE_DDL + USER_EVENTS_DDL + WATERMARKS_DDL + RUN_LOG_DDL + ACKS_DDL,
+  version: 5,
+  ddl: STATE_DDL + USER_EVENTS_DDL + WATERMARKS_DDL + RUN_LOG_DDL + ACKS_DDL + LEAKED_DDL,
   migrations: Object.freeze({
     2: `ALTER TABLE synced ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;${USER_EVENTS_DDL}${WATERMARKS_DDL}`,
     3: `ALTER TABLE runs ADD COLUMN errors TEXT;${RUN_LOG_DDL}`,
     4: ACKS_DDL,
+    5: LEAKED_DDL,
   }),
 });

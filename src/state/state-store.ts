@@ -10,6 +10,7 @@ import { readRunReport } from './run-report.ts';
 import type { RunReport, RunReportQuery } from './run-report.ts';
 import type { Watermark } from './watermark-store.ts';
 import { DEFAULT_HISTORY_RETENTION_MS, isUserEvent, readUserHistory } from './user-history.ts';
+import { LeakFindings } from './leak-findings.ts';
 import type { UserHistory, UserHistoryQuery } from './user-history.ts';
 
 /** A user on its way to a target: what the state store needs to acknowledge it later. */
@@ -129,6 +130,8 @@ function inSync(status: UserStatus): boolean {
 export class StateStore implements Disposable {
   readonly path: string;
   readonly fingerprint: Fingerprinter;
+  /** Users whose password a sync found in the leaked-password list. */
+  readonly leaks: LeakFindings;
   readonly #db: SqliteDatabase;
   readonly #statuses: UserStatus[] = [];
   readonly #writeStatuses: (statuses: readonly UserStatus[], runId: number) => void;
@@ -155,6 +158,7 @@ export class StateStore implements Disposable {
     this.#db = db;
     this.fingerprint = fingerprint;
     this.#historyRetentionMs = historyRetentionMs;
+    this.leaks = new LeakFindings(db);
 
     // Only statuses that need explaining are stored (skipped by policy, errors). A user in sync has
     // no row here: its row in `synced` says so. A full sync of a million users then writes a million
@@ -536,7 +540,7 @@ export class StateStore implements Disposable {
    * Empty when no user matches.
    */
   userHistory(query: UserHistoryQuery): UserHistory[] {
-    return readUserHistory(this.#db, query, (source, anchor) => this.userStatus(source, anchor));
+    return readUserHistory(this.#db, query, (source, anchor) => this.userStatus(source, anchor), (source, anchor) => this.leaks.get(source, anchor));
   }
 
   close(): void {

@@ -4,6 +4,7 @@
  * only; the events are written by the state store in the same transaction as the status they record.
  * Nothing here is a hash or a credential: fingerprints are never selected.
  */
+import type { LeakFinding } from './leak-findings.ts';
 import type { SqliteDatabase } from '../sqlite/open-database.ts';
 import type { UserStatus, UserStatusKind } from './state-types.ts';
 
@@ -58,6 +59,8 @@ export interface UserHistory {
   readonly synced: SyncedAt[];
   /** Newest first, at most `limit`. */
   readonly events: UserEvent[];
+  /** The last password a sync hashed for the user was in the leaked-password list. */
+  readonly leaked?: LeakFinding;
 }
 
 const MISSING_ATTRIBUTE_CODES: ReadonlySet<string> = new Set(['MISSING_ANCHOR', 'MISSING_USER_PRINCIPAL_NAME', 'MISSING_NT_HASH']);
@@ -105,7 +108,12 @@ function distinctLeading(db: SqliteDatabase, table: string, column: string, pref
 }
 
 /** Reads the history of every user matching the query, grouped per (source, anchor), most recently active first. */
-export function readUserHistory(db: SqliteDatabase, query: UserHistoryQuery, currentStatus: (source: string, anchor: string) => UserStatus | undefined): UserHistory[] {
+export function readUserHistory(
+  db: SqliteDatabase,
+  query: UserHistoryQuery,
+  currentStatus: (source: string, anchor: string) => UserStatus | undefined,
+  leakOf: (source: string, anchor: string) => LeakFinding | undefined,
+): UserHistory[] {
   const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`history limit must be a whole number from 1, got ${limit}`);
   return db.transaction(() => {
@@ -135,7 +143,8 @@ export function readUserHistory(db: SqliteDatabase, query: UserHistoryQuery, cur
         ...(r.message === null ? {} : { message: r.message }),
       }));
       const userPrincipalName = current?.userPrincipalName ?? at[0]?.userPrincipalName ?? list.find((e) => e.userPrincipalName !== undefined)?.userPrincipalName;
-      return { source, anchor, userPrincipalName, current, synced: at, events: list };
+      const leaked = leakOf(source, anchor);
+      return { source, anchor, userPrincipalName, current, synced: at, events: list, ...(leaked === undefined ? {} : { leaked }) };
     });
     const lastActive = (h: UserHistory): number => Math.max(h.events[0]?.at ?? 0, h.synced[0]?.syncedAt ?? 0);
     return histories.sort((a, b) => lastActive(b) - lastActive(a) || a.source.localeCompare(b.source) || a.anchor.localeCompare(b.anchor));

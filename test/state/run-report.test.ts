@@ -111,6 +111,7 @@ const EXPECTED_REPORT = (runId: number): RunReport => ({
     passedOver: 2,
     synced: 990,
     hashed: 995,
+    leaked: 0,
     disabledAtTarget: 9,
     skipped: { total: 11, byReason: { disabled: 9, unchanged: 2 } },
     failed: { total: 4, byCode: { INVALID_NT_HASH: 1, LDIF_SYNTAX: 1, MISSING_USER_PRINCIPAL_NAME: 1, TARGET_REJECTED: 1 } },
@@ -156,6 +157,7 @@ const EXPECTED_REPORT = (runId: number): RunReport => ({
       { source: 'ldap', anchor: 'u3', userPrincipalName: 'u3@example.com', code: 'TARGET_REJECTED', message: 'rejected | by policy', at: T0 + 600 },
     ],
   },
+  leakedUsers: [],
   errors: ERRORS,
 });
 
@@ -220,6 +222,7 @@ describe('run report', () => {
       passedOver: 0,
       synced: 500,
       hashed: 520,
+      leaked: 0,
       disabledAtTarget: 0,
       skipped: { total: 190, byReason: {} },
       failed: { total: 2, byCode: {} },
@@ -386,7 +389,7 @@ describe('run report', () => {
       assert.equal(store.lastFullRunScanned('ldap'), 1005);
     }
     assert.deepEqual(rows(path, `SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: String(STATE_SCHEMA.version) }]);
-    assert.deepEqual(rows<{ name: string }>(path, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).map((r) => r.name), ['acks', 'batch_log', 'batches', 'meta', 'run_samples', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
+    assert.deepEqual(rows<{ name: string }>(path, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).map((r) => r.name), ['acks', 'batch_log', 'batches', 'leaked_users', 'meta', 'run_samples', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
     assert.deepEqual(rows<{ name: string }>(path, `SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).map((r) => r.name), ['batch_log_run']);
     assert.ok(rows<{ name: string }>(path, 'PRAGMA table_info(runs)').some((col) => col.name === 'errors'));
     // Opening again does not migrate again; a new store has the same tables.

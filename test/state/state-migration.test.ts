@@ -45,7 +45,7 @@ it('migrates a version-1 state store to the current version in place, keeping ev
   try {
     assert.equal(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), String(STATE_SCHEMA.version));
     const tables = db.prepare<[], string>(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all();
-    assert.deepEqual(tables, ['acks', 'batch_log', 'batches', 'meta', 'run_samples', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
+    assert.deepEqual(tables, ['acks', 'batch_log', 'batches', 'leaked_users', 'meta', 'run_samples', 'runs', 'synced', 'user_events', 'users', 'watermarks']);
     const indexes = db.prepare<[], string>(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'user_events%' ORDER BY name`).pluck().all();
     assert.deepEqual(indexes, [], 'events are not indexed (see state-schema.ts)');
     const disabled = (db.prepare('PRAGMA table_info(synced)').all() as { name: string; notnull: number; dflt_value: string | null }[]).find((c) => c.name === 'disabled');

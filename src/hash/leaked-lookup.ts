@@ -1,0 +1,23 @@
+import { NT_HASH_BYTES } from '../phs/credential.ts';
+import { LeakedStore } from '../leaked/leaked-store.ts';
+
+/**
+ * The leaked-hash stores a worker thread has open, by path: opened on a thread's first batch and kept
+ * for the thread's life (one file descriptor per thread; the OS page cache is shared by all of them).
+ */
+const stores = new Map<string, LeakedStore>();
+
+/**
+ * Which of `count` NT hashes are in the store: 1 or 0 per user. Throws the store's PhsyncError when it
+ * cannot be opened, which fails the batch (the pool checked it at start, so that means it changed).
+ */
+export function lookUpLeaked(path: string, ntHashes: Uint8Array, count: number): Uint8Array<ArrayBuffer> {
+  let store = stores.get(path);
+  if (store === undefined) {
+    store = LeakedStore.open(path);
+    stores.set(path, store);
+  }
+  const found = new Uint8Array(count);
+  for (let i = 0; i < count; i++) if (store.lookup(ntHashes, i * NT_HASH_BYTES) > 0) found[i] = 1;
+  return found;
+}
