@@ -7,6 +7,8 @@ import type { CredentialItem } from '../target/credential-batch.ts';
 export interface BatchMember extends PendingUser {
   readonly disabled: boolean;
   readonly changedAt: string;
+  /** The target already holds this password (same fingerprint): only the name or flags changed, or the user is enabled again. */
+  readonly samePassword?: boolean;
 }
 
 /**
@@ -52,6 +54,7 @@ export class HashBatch {
       disabled: m.disabled,
       changedAt: m.changedAt,
       ...(leaked?.[i] === 1 ? { riskLevel: 'high' as const } : {}),
+      ...(m.samePassword === true ? { samePassword: true as const } : {}),
     }));
   }
 }

@@ -120,7 +120,6 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     const found: BatchMember[] = [];
     const cleared: BatchMember[] = [];
     full.members.forEach((m, i) => (leaked[i] === 1 ? found : cleared).push(m));
-    if (found.length === 0 && state.leaks.size === 0) return { members: full.members, items };
     counts.leaked += found.length;
     const notSynced = policy.leakedPasswords === 'skip';
     state.leaks.record(runId, found.map((m) => ({ source: m.source, anchor: m.anchor, userPrincipalName: m.userPrincipalName, action: notSynced ? 'not-synced' : 'flagged' })), cleared);
@@ -273,6 +272,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
         fingerprint,
         forceChange: user.mustChangePassword,
         disabled: user.disabled,
+        samePassword: synced !== undefined && synced.fingerprint.equals(fingerprint),
         changedAt:
           synced?.disabled === true
             ? observedAt(user.passwordChangedAt)

@@ -24,26 +24,30 @@ interface Row {
 
 const toFinding = (r: Row): LeakFinding => ({ source: r.source, anchor: r.anchor, userPrincipalName: r.upn, runId: r.run_id, foundAt: r.found_at, action: r.action });
 
+/** A user's key in memory: the source's length keeps ("a", "bc") apart from ("ab", "c"). */
+const keyOf = (source: string, anchor: string): string => `${source.length}:${source}${anchor}`;
+
 /**
  * The `leaked_users` table: who was last hashed with a password found in the leaked list. A user
- * hashed again with a password not in it is cleared. The table is small (the leaked users), so the
- * clearing is skipped outright while it is empty: a full sync of a clean directory pays nothing.
+ * hashed again with a password not in it is cleared. Clearing would cost a DELETE for every user
+ * hashed (most of whom were never marked), so the marked users' keys are also held in memory (the
+ * leaked users only: ~100 bytes each), and only marked users are deleted: a sync whose users are
+ * clean writes nothing here.
  */
 export class LeakFindings {
   readonly #record: (runId: number, found: readonly Omit<LeakFinding, 'runId' | 'foundAt'>[], cleared: readonly { source: string; anchor: string }[]) => void;
   readonly #get: (source: string, anchor: string) => Row | undefined;
-  #rows: number;
+  /** The key of every marked user (loaded at open, kept up to date). */
+  readonly #marked = new Set<string>();
 
   constructor(db: SqliteDatabase) {
     const upsert = db.prepare('INSERT OR REPLACE INTO leaked_users (source, anchor, upn, run_id, found_at, action) VALUES (?, ?, ?, ?, ?, ?)');
     const remove = db.prepare('DELETE FROM leaked_users WHERE source = ? AND anchor = ?');
-    const count = db.prepare<[], number>('SELECT count(*) FROM leaked_users').pluck();
-    this.#rows = count.get() ?? 0;
+    for (const k of db.prepare<[], { source: string; anchor: string }>('SELECT source, anchor FROM leaked_users').iterate()) this.#marked.add(keyOf(k.source, k.anchor));
     this.#record = db.transaction((runId, found, cleared) => {
       const now = Date.now();
+      for (const c of cleared) remove.run(c.source, c.anchor);
       for (const f of found) upsert.run(f.source, f.anchor, f.userPrincipalName, runId, now, f.action);
-      if (this.#rows > 0 || found.length > 0) for (const c of cleared) remove.run(c.source, c.anchor);
-      this.#rows = count.get() ?? 0;
     });
     const get = db.prepare<[string, string], Row>('SELECT * FROM leaked_users WHERE source = ? AND anchor = ?');
     this.#get = (source, anchor) => get.get(source, anchor);
@@ -51,8 +55,12 @@ export class LeakFindings {
 
   /** One batch's findings, in one transaction: `found` are marked, `cleared` (hashed, not found) unmarked. */
   record(runId: number, found: readonly Omit<LeakFinding, 'runId' | 'foundAt'>[], cleared: readonly { source: string; anchor: string }[]): void {
-    if (found.length === 0 && this.#rows === 0) return;
-    this.#record(runId, found, cleared);
+    const marked = this.#marked.size === 0 ? [] : cleared.filter((c) => this.#marked.has(keyOf(c.source, c.anchor)));
+    if (found.length === 0 && marked.length === 0) return;
+    this.#record(runId, found, marked);
+    // After the commit: a transaction that throws leaves the set as the table is.
+    for (const c of marked) this.#marked.delete(keyOf(c.source, c.anchor));
+    for (const f of found) this.#marked.add(keyOf(f.source, f.anchor));
   }
 
   get(source: string, anchor: string): LeakFinding | undefined {
@@ -60,7 +68,8 @@ export class LeakFindings {
     return row === undefined ? undefined : toFinding(row);
   }
 
+  /** Users marked. */
   get size(): number {
-    return this.#rows;
+    return this.#marked.size;
   }
 }

@@ -25,6 +25,12 @@ export interface CredentialItem {
    * target recorded for the user's previous password. Only on items with a credential.
    */
   readonly riskLevel?: RiskLevel;
+  /**
+   * `true` when the engine sends the password the target already holds for the user (its fingerprint
+   * is unchanged: only the sign-in name or flags changed, or the user is enabled again), with a fresh
+   * salt. The target then keeps what it knows of the password, such as a leaked-credentials risk.
+   */
+  readonly samePassword?: true;
 }
 
 /** A user's sign-in risk as the tenant records it: `high` when the password is known to have leaked. */

@@ -20,6 +20,8 @@ function line(item: CredentialItem): string {
     forceChangePasswordNextSignIn: item.forceChangePasswordNextSignIn,
     ...(item.disabled ? { disabled: true } : {}),
     changedAt: item.changedAt,
+    ...(item.riskLevel === 'high' ? { riskLevel: 'high' } : {}),
+    ...(item.samePassword === true ? { samePassword: true } : {}),
   })}\n`;
 }
 

@@ -34,6 +34,10 @@ export function invalidReason(item: CredentialItem): string | undefined {
     if (item.credential === undefined) return 'riskLevel goes only with a credential: a disable item leaves the user\'s risk as it is';
     if (item.riskLevel !== 'none' && item.riskLevel !== 'high') return "riskLevel must be 'none' or 'high'";
   }
+  if (item.samePassword !== undefined) {
+    if (item.credential === undefined) return 'samePassword goes only with a credential';
+    if (item.samePassword !== true) return 'samePassword is true when present';
+  }
   if (typeof item.forceChangePasswordNextSignIn !== 'boolean') return 'forceChangePasswordNextSignIn must be a boolean';
   if (typeof item.disabled !== 'boolean') return 'disabled must be a boolean';
   if (typeof item.changedAt !== 'string' || Number.isNaN(Date.parse(item.changedAt))) return 'changedAt must be an ISO 8601 time';

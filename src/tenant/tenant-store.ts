@@ -75,15 +75,18 @@ export class TenantStore implements Disposable {
     this.#db = db;
     const findBatch = db.prepare<[string], { results: string }>('SELECT results FROM tenant_batches WHERE batch_id = ?');
     const recordBatch = db.prepare('INSERT INTO tenant_batches (batch_id, results, applied_at) VALUES (?, ?, ?)');
-    const findUser = db.prepare<[string, string], { changed_at: number }>('SELECT changed_at FROM tenant_users WHERE source = ? AND anchor = ?');
+    const findUser = db.prepare<[string, string], Pick<UserRow, 'risk_level' | 'risk_source' | 'risk_detected_at'> & { changed_at: number; credential_set_at: number }>(
+      'SELECT changed_at, credential_set_at, risk_level, risk_source, risk_detected_at FROM tenant_users WHERE source = ? AND anchor = ?',
+    );
     const findUpnOwner = db.prepare<[string], { source: string; anchor: string }>('SELECT source, anchor FROM tenant_users WHERE upn_key = ?');
     // A credential item is a new password (a fresh salt, at least): it replaces the risk the previous
-    // one had with the engine's finding for this one.
+    // one had with the engine's finding for this one, unless the engine says it is the same password
+    // (samePassword: only the sign-in name or flags changed, or the user is enabled again).
     const upsert = db.prepare(`
       INSERT INTO tenant_users (source, anchor, upn, upn_key, credential, force_change, disabled, changed_at, updated_at,
                                 credential_set_at, risk_level, risk_source, risk_detected_at)
       VALUES (@source, @anchor, @upn, @upnKey, @credential, @forceChange, @disabled, @changedAt, @now,
-              @now, @riskLevel, @riskSource, @riskDetectedAt)
+              @credentialSetAt, @riskLevel, @riskSource, @riskDetectedAt)
       ON CONFLICT (source, anchor) DO UPDATE SET
         upn = excluded.upn, upn_key = excluded.upn_key, credential = excluded.credential,
         force_change = excluded.force_change, disabled = excluded.disabled,
@@ -111,7 +114,11 @@ export class TenantStore implements Disposable {
       if (owner !== undefined && (owner.source !== source || owner.anchor !== item.sourceAnchor)) {
         return { status: 'invalid', reason: `userPrincipalName ${item.userPrincipalName} belongs to another user` };
       }
-      const risk: UserRisk = item.riskLevel === 'high' ? { riskLevel: 'high', source: 'leaked-hash', detectedAt: now } : NO_RISK;
+      const found: UserRisk = item.riskLevel === 'high' ? { riskLevel: 'high', source: 'leaked-hash', detectedAt: now } : NO_RISK;
+      const kept = item.samePassword === true && existing !== undefined ? riskFromColumns(existing.risk_level, existing.risk_source, existing.risk_detected_at) : undefined;
+      // The same password keeps what is known of it (a pair that matched it still does); a finding
+      // the engine makes now only adds to a risk the user did not have.
+      const risk: UserRisk = kept === undefined || (kept.riskLevel === 'none' && found.riskLevel === 'high') ? found : kept;
       upsert.run({
         source,
         anchor: item.sourceAnchor,
@@ -122,6 +129,7 @@ export class TenantStore implements Disposable {
         disabled: item.disabled ? 1 : 0,
         changedAt,
         now,
+        credentialSetAt: kept === undefined ? now : existing!.credential_set_at,
         riskLevel: risk.riskLevel,
         riskSource: risk.riskLevel === 'high' ? risk.source : null,
         riskDetectedAt: risk.riskLevel === 'high' ? risk.detectedAt : null,

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { generateFixture } from '../../src/fixture/generate-fixture.ts';
 import { ntHash } from '../../src/phs/nt-hash.ts';
 import { StateStore } from '../../src/state/state-store.ts';
+import { checkLeakedPairs } from '../../src/tenant/leaked-credentials.ts';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
 import { readPasswordsCsv } from '../support/passwords-csv.ts';
 import type { FixturePassword } from '../support/passwords-csv.ts';
@@ -110,6 +111,27 @@ describe('sync and audit with a leaked-hash store', () => {
     using tenant = TenantStore.open(dir.file('chg-t.db'));
     assert.equal(tenant.riskOf(victim.userPrincipalName)?.riskLevel, 'none');
     assert.equal(tenant.riskOf(leakedInScope[1]!.userPrincipalName)?.riskLevel, 'high');
+  });
+
+  it('a rename keeps the risk a leaked username/password pair gave at the tenant: the engine says the password is the same', async () => {
+    const user = passwords.find((p) => !p.disabled && !p.empty && !p.mustChange && !leakedInScope.includes(p))!;
+    const args = ['--target', `sqlite:${dir.file('ren-t.db')}`, '--state', dir.file('ren-s.db'), '--leaked-store', store];
+    assert.equal((await runCli(['sync', '--source', ldif, ...args])).code, 0);
+    {
+      using tenant = TenantStore.open(dir.file('ren-t.db'));
+      const outcome = await checkLeakedPairs(tenant, [{ userPrincipalName: user.userPrincipalName, password: user.password }], Date.now());
+      assert.equal(outcome[0]?.result, 'match');
+    }
+    const renamed = user.userPrincipalName.replace('@', '.renamed@');
+    const text = readFileSync(ldif, 'utf8');
+    assert.equal(text.split(`userPrincipalName: ${user.userPrincipalName}\n`).length, 2, 'the name appears once');
+    writeFileSync(dir.file('renamed.ldif'), text.replace(`userPrincipalName: ${user.userPrincipalName}\n`, `userPrincipalName: ${renamed}\n`));
+    const second = await runCli(['sync', '--source', dir.file('renamed.ldif'), ...args, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal((JSON.parse(second.stdout) as { counts: { hashed: number } }).counts.hashed, 1);
+    using tenant = TenantStore.open(dir.file('ren-t.db'));
+    const risk = tenant.riskOf(renamed);
+    assert.equal(risk?.riskLevel === 'high' ? risk.source : undefined, 'leaked-credentials');
   });
 
   it('--leaked-policy skip does not sync them, and says why', async () => {

@@ -157,4 +157,34 @@ describe('leaked username/password pairs', () => {
     // And the old password no longer matches the new credential.
     assert.equal((await checkLeakedPairs(store, [{ userPrincipalName: 'cy@example.com', password: 'cy-pass' }], Date.now()))[0]?.result, 'no-match');
   });
+
+  it('keeps what it knows of a password the engine sends again as samePassword (a rename, a flag, re-enabled), and takes a new finding on top', async () => {
+    using dir = tempDir();
+    using store = TenantStore.open(dir.file('tenant.db'));
+    assert.deepEqual(apply(store, await item('d1', 'dee@example.com', 'dee-pass', { changedAt: at(1) })), [{ status: 'applied' }]);
+    const setAt = store.findByAnchor('s', 'd1')?.credentialSetAt;
+    assert.equal((await checkLeakedPairs(store, [{ userPrincipalName: 'dee@example.com', password: 'dee-pass' }], Date.now()))[0]?.result, 'match');
+    const matched = store.riskOf('dee@example.com');
+    assert.equal(matched?.riskLevel === 'high' ? matched.source : undefined, 'leaked-credentials');
+
+    // Renamed, same password: the pair's finding stays, and so does the time the password was stored.
+    assert.deepEqual(apply(store, await item('d1', 'dee.renamed@example.com', 'dee-pass', { changedAt: at(2), samePassword: true })), [{ status: 'applied' }]);
+    assert.deepEqual(store.riskOf('dee.renamed@example.com'), { ...matched, userPrincipalName: 'dee.renamed@example.com' });
+    assert.equal(store.findByAnchor('s', 'd1')?.credentialSetAt, setAt);
+
+    // Without samePassword the same rename would have cleared it: the tenant cannot tell by itself.
+    assert.deepEqual(apply(store, await item('d1', 'dee@example.com', 'dee-pass', { changedAt: at(3) })), [{ status: 'applied' }]);
+    assert.equal(store.riskOf('dee@example.com')?.riskLevel, 'none');
+
+    // Same password, no risk known, and the engine finds it leaked now: high, from the engine.
+    assert.deepEqual(apply(store, await item('d1', 'dee@example.com', 'dee-pass', { changedAt: at(4), samePassword: true, riskLevel: 'high' })), [{ status: 'applied' }]);
+    const found = store.riskOf('dee@example.com');
+    assert.equal(found?.riskLevel === 'high' ? found.source : undefined, 'leaked-hash');
+
+    // samePassword only with a credential, and only as true.
+    const disable = { sourceAnchor: 'd1', userPrincipalName: 'dee@example.com', forceChangePasswordNextSignIn: false, disabled: true, changedAt: at(5), samePassword: true } as const;
+    assert.deepEqual(apply(store, disable), [{ status: 'invalid', reason: 'samePassword goes only with a credential' }]);
+    const odd = { ...(await item('d1', 'dee@example.com', 'dee-pass', { changedAt: at(6) })), samePassword: false } as unknown as CredentialItem;
+    assert.deepEqual(apply(store, odd), [{ status: 'invalid', reason: 'samePassword is true when present' }]);
+  });
 });

@@ -2,7 +2,7 @@ import type { CredentialBatch, CredentialItem } from '../../target/credential-ba
 import { HttpError } from './http-error.ts';
 
 const BATCH_FIELDS = new Set(['batchId', 'source', 'items']);
-const ITEM_FIELDS = new Set<string>(['sourceAnchor', 'userPrincipalName', 'credential', 'forceChangePasswordNextSignIn', 'disabled', 'changedAt', 'riskLevel'] satisfies (keyof CredentialItem)[]);
+const ITEM_FIELDS = new Set<string>(['sourceAnchor', 'userPrincipalName', 'credential', 'forceChangePasswordNextSignIn', 'disabled', 'changedAt', 'riskLevel', 'samePassword'] satisfies (keyof CredentialItem)[]);
 export const MAX_ID_LENGTH = 256;
 
 function isObject(value: unknown): value is Record<string, unknown> {
