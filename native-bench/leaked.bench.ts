@@ -10,8 +10,10 @@
  * 2. Imports it with importHibp, timing the reading phase and the sorting and writing phase.
  * 3. Reads the store once (warm page cache), then on this thread: --runs rounds, alternating, of
  *    --lookups lookups each of hashes in the store (a shuffled sample) and of random hashes (misses),
- *    by pread (the default for a store this size) and with the records read into memory (what a
- *    store up to IN_MEMORY_MAX_BYTES gets; skipped above 2 GiB).
+ *    in each mode LeakedStore has: by pread (no addon), through the native addon's mapping (the
+ *    default above IN_MEMORY_MAX_BYTES when it is built; skipped when it is not) and with the
+ *    records read into memory (the default up to IN_MEMORY_MAX_BYTES; skipped above 2 GiB). Each
+ *    both one lookup() per hash and lookupBatch() of 256 hashes per call, as the hash workers do.
  * 4. Prints a table, writes --json, deletes everything it made.
  *
  * Numbers, not assertions. The machine is shared: read the ranges, not only the medians.
@@ -25,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { importHibp } from '../src/leaked/hibp-import.ts';
 import type { ImportSummary } from '../src/leaked/hibp-import.ts';
 import { LeakedStore } from '../src/leaked/leaked-store.ts';
+import type { LeakedStoreMode } from '../src/leaked/leaked-store.ts';
 import { describeForHumans, describeMachine, versions } from './bench-support/machine.ts';
 import { fmtInt, fmtSummary, renderTable, summarize } from './bench-support/stats.ts';
 import type { Summary } from './bench-support/stats.ts';
@@ -52,6 +55,9 @@ if (order !== 'shuffled' && order !== 'sorted') throw new Error(`--order must be
 const progress = (m: string): void => void process.stderr.write(`  ${m}\n`);
 const MiB = 1024 * 1024;
 const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
+/** Hashes per lookupBatch call: a hash worker's batch (hash-pool.ts). */
+const BATCH = 256;
+const MODE_NAMES: Record<LeakedStoreMode, string> = { pread: 'pread', mmap: 'mmap', memory: 'in memory' };
 
 const dir = mkdtempSync(join(values.dir ?? tmpdir(), 'phsync-leaked-bench-'));
 try {
@@ -84,28 +90,37 @@ try {
   const misses = Buffer.allocUnsafe(hits.length);
   randomFillSync(misses);
   const memoryOk = summary.storeBytes <= 2 * 1024 * MiB;
-  const preadStore = LeakedStore.open(storePath, { inMemoryMaxBytes: 0 });
-  const memoryStore = memoryOk ? LeakedStore.open(storePath, { inMemoryMaxBytes: Number.MAX_SAFE_INTEGER }) : undefined;
-  const contenders = [
-    { name: 'pread, hits', store: preadStore, keys: hits, expectHits: true },
-    { name: 'pread, misses', store: preadStore, keys: misses, expectHits: false },
-    ...(memoryStore === undefined
-      ? []
-      : [
-          { name: 'in memory, hits', store: memoryStore, keys: hits, expectHits: true },
-          { name: 'in memory, misses', store: memoryStore, keys: misses, expectHits: false },
-        ]),
-  ];
+  const stores: LeakedStore[] = [LeakedStore.open(storePath, { mode: 'pread' })];
+  let noMmap: string | undefined;
+  try {
+    stores.push(LeakedStore.open(storePath, { mode: 'mmap' }));
+  } catch (err) {
+    noMmap = err instanceof Error ? err.message : String(err);
+  }
+  if (memoryOk) stores.push(LeakedStore.open(storePath, { mode: 'memory' }));
+  const hitBatches = batches(hits);
+  const missBatches = batches(misses);
+  const contenders = stores.flatMap((store) =>
+    (['single', 'batch'] as const).flatMap((how) =>
+      [true, false].map((expectHits) => ({
+        name: `${MODE_NAMES[store.mode]}, ${how === 'single' ? 'lookup()' : `lookupBatch(${BATCH})`}, ${expectHits ? 'hits' : 'misses'}`,
+        mode: store.mode,
+        how,
+        expectHits,
+        round: how === 'single' ? () => lookupRound(store, expectHits ? hits : misses, expectHits) : () => batchRound(store, expectHits ? hitBatches : missBatches, expectHits),
+      })),
+    ),
+  );
   const rates = contenders.map(() => [] as number[]);
-  for (const c of contenders) lookupRound(c.store, c.keys, c.expectHits); // warm-up
+  for (const c of contenders) c.round(); // warm-up: also faults the mapping's pages in
   for (let r = 0; r < runs; r++) {
     progress(`lookup round ${r + 1} of ${runs}`);
-    contenders.forEach((c, i) => rates[i]!.push(lookupRound(c.store, c.keys, c.expectHits)));
+    contenders.forEach((c, i) => rates[i]!.push(c.round()));
   }
-  preadStore.close();
-  memoryStore?.close();
+  for (const store of stores) store.close();
 
-  const lookupRows = contenders.map((c, i) => ({ name: c.name, summary: summarize(rates[i]!) }));
+  const lookupRows = contenders.map((c, i) => ({ ...c, summary: summarize(rates[i]!) }));
+  const preadMedian = (how: string, expectHits: boolean): number => lookupRows.find((r) => r.mode === 'pread' && r.how === how && r.expectHits === expectHits)!.summary.median;
   const bytesPerHash = summary.storeBytes / summary.hashes;
   console.log(describeForHumans(describeMachine(), versions()));
   console.log(`Leaked-hash store: ${fmtInt(hashes)} random hashes, ${order} input, ${(textBytes / MiB).toFixed(0)} MiB of HIBP text (CRLF)`);
@@ -123,7 +138,13 @@ try {
   console.log(`store: ${fmtInt(summary.storeBytes)} bytes, ${bytesPerHash.toFixed(3)} bytes per hash`);
   console.log('');
   console.log(`Lookups on this thread, page cache warm: ${runs} rounds of ${fmtInt(hits.length / 16)} lookups, alternating, after a warm-up; median (min–max)`);
-  console.log(renderTable(['lookups', 'per second (min–max)', 'µs each'], lookupRows.map((r) => [r.name, fmtSummary(r.summary), (1e6 / r.summary.median).toFixed(2)])));
+  console.log(
+    renderTable(
+      ['lookups', 'per second (min–max)', 'µs each', '× pread'],
+      lookupRows.map((r) => [r.name, fmtSummary(r.summary), (1e6 / r.summary.median).toFixed(3), (r.summary.median / preadMedian(r.how, r.expectHits)).toFixed(2)]),
+    ),
+  );
+  if (noMmap !== undefined) console.log(`(no mmap rows: ${noMmap})`);
   if (!memoryOk) console.log('(no in-memory rows: the store is over 2 GiB)');
 
   if (values.json !== undefined) {
@@ -155,6 +176,29 @@ function lookupRound(store: LeakedStore, keys: Buffer, expectHits: boolean): num
   const seconds = (performance.now() - start) / 1000;
   if (found !== (expectHits ? n : 0) && !(!expectHits && found <= 1)) throw new Error(`expected ${expectHits ? n : 0} hits, got ${found}`);
   return n / seconds;
+}
+
+/** Lookups per second for one pass over `keys` in lookupBatch calls of BATCH hashes, as the hash workers make them. */
+function batchRound(store: LeakedStore, keys: readonly Buffer[], expectHits: boolean): number {
+  const out = new Uint8Array(BATCH);
+  let n = 0;
+  let found = 0;
+  const start = performance.now();
+  for (const batch of keys) {
+    const count = batch.length / 16;
+    found += store.lookupBatch(batch, count, out);
+    n += count;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  if (found !== (expectHits ? n : 0) && !(!expectHits && found <= 1)) throw new Error(`expected ${expectHits ? n : 0} hits, got ${found}`);
+  return n / seconds;
+}
+
+/** `keys` cut into views of BATCH hashes, made before the clock starts. */
+function batches(keys: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < keys.length; at += BATCH * 16) out.push(keys.subarray(at, Math.min(keys.length, at + BATCH * 16)));
+  return out;
 }
 
 /**

@@ -104,7 +104,7 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
     const leakedStore = args['leaked-store'] ?? config.leakedStore;
     if (args['leaked-policy'] !== 'flag' && leakedStore === undefined) throw new FatalError('OPTION_INVALID', '--leaked-policy needs a leaked-hash store (--leaked-store)');
     const pool = await HashPool.create({ workers, kernel: args.kernel, iterations: DEFAULT_ITERATIONS, ...(leakedStore === undefined ? {} : { leakedStore }) });
-    if (pool.leakedStore !== undefined) log().info(`leaked-hash store ${pool.leakedStore.path}: ${pool.leakedStore.hashCount.toLocaleString('en-US')} hashes; a user found is ${args['leaked-policy'] === 'skip' ? 'not synced' : 'synced with riskLevel high'}`);
+    if (pool.leakedStore !== undefined) log().info(`leaked-hash store ${pool.leakedStore.path}: ${pool.leakedStore.hashCount.toLocaleString('en-US')} hashes, looked up by ${pool.leakedStore.mode}; a user found is ${args['leaked-policy'] === 'skip' ? 'not synced' : 'synced with riskLevel high'}`);
     closers.push(() => pool.close());
     observability.observePool(pool);
     const ctx: EngineContext = {

@@ -9,6 +9,7 @@ import type { KernelName } from './hash-kernel.ts';
 import { MAX_ITERATIONS } from './hash-protocol.ts';
 import type { HashResult, HashTask } from './hash-protocol.ts';
 import { LeakedStore } from '../leaked/leaked-store.ts';
+import type { LeakedStoreMode } from '../leaked/leaked-store.ts';
 import { selectKernel } from './kernel-selection.ts';
 import { KERNEL_NAMES } from './kernels.ts';
 import type { KernelChoice } from './kernel-selection.ts';
@@ -72,7 +73,7 @@ export class HashPool {
   /** Most batches piscina holds waiting for a thread. */
   readonly maxQueue: number;
   /** The leaked-hash store every batch is looked up in, and how many hashes it holds. */
-  readonly leakedStore: { readonly path: string; readonly hashCount: number } | undefined;
+  readonly leakedStore: { readonly path: string; readonly hashCount: number; readonly mode: LeakedStoreMode } | undefined;
 
   readonly #piscina: Piscina<HashTask, HashResult>;
   /** hash() calls waiting for room in piscina's queue; called to make them look again. */
@@ -85,10 +86,10 @@ export class HashPool {
     const resolved = resolveOptions(options);
     // Opened here once so that a missing or corrupt store stops the start with its own error, not
     // every batch; the workers open their own handles.
-    let leaked: { path: string; hashCount: number } | undefined;
+    let leaked: { path: string; hashCount: number; mode: LeakedStoreMode } | undefined;
     if (resolved.leakedStore !== undefined) {
       const store = LeakedStore.open(resolved.leakedStore);
-      leaked = { path: store.path, hashCount: store.hashCount };
+      leaked = { path: store.path, hashCount: store.hashCount, mode: store.mode };
       store.close();
     }
     // Select before starting the threads: their start-up would disturb the timing.
@@ -109,7 +110,7 @@ export class HashPool {
     kernel: KernelName,
     rates: Readonly<Partial<Record<KernelName, number>>>,
     unavailable: Readonly<Partial<Record<KernelName, string>>>,
-    leaked: { path: string; hashCount: number } | undefined,
+    leaked: { path: string; hashCount: number; mode: LeakedStoreMode } | undefined,
   ) {
     this.kernel = kernel;
     this.leakedStore = leaked === undefined ? undefined : Object.freeze(leaked);

@@ -1,9 +1,9 @@
-import { NT_HASH_BYTES } from '../phs/credential.ts';
 import { LeakedStore } from '../leaked/leaked-store.ts';
 
 /**
  * The leaked-hash stores a worker thread has open, by path: opened on a thread's first batch and kept
- * for the thread's life (one file descriptor per thread; the OS page cache is shared by all of them).
+ * for the thread's life (one mapping or file descriptor per thread; the OS page cache is shared by
+ * all of them).
  */
 const stores = new Map<string, LeakedStore>();
 
@@ -18,6 +18,6 @@ export function lookUpLeaked(path: string, ntHashes: Uint8Array, count: number):
     stores.set(path, store);
   }
   const found = new Uint8Array(count);
-  for (let i = 0; i < count; i++) if (store.lookup(ntHashes, i * NT_HASH_BYTES) > 0) found[i] = 1;
+  store.lookupBatch(ntHashes, count, found); // mapped: the whole batch in one native call
   return found;
 }

@@ -1,21 +1,26 @@
 /**
- * Looks NT hashes up in a leaked-hash store (format: leaked-store-format.ts), from any thread.
+ * Looks NT hashes up in a leaked-hash store (format: leaked-store-format.ts), from any thread, in one
+ * of three modes (LeakedStore.mode):
  *
- * Node has no mmap, so a lookup reads a small window of records with one pread (fs.readSync with a
- * position) into a buffer the store reuses: memory per thread stays at the 256 KiB index and a 64 KiB
- * window, while the OS page cache holding the records is shared by every thread and process. The
- * hashes are uniform, so the index gives the 2-byte prefix's bucket and interpolation on the next
- * 4 bytes estimates the place inside it within a few records: the window covers ±3 standard
- * deviations of that estimate and brackets the key ~99.7% of the time; otherwise the next window
- * over, and then a binary search by probes, find it. A small store is read into memory once instead
- * (one copy per thread; see IN_MEMORY_MAX_BYTES).
+ * - memory: a small store is read into memory once (one copy per thread; see IN_MEMORY_MAX_BYTES).
+ * - mmap: a larger one is mapped by the native addon (native/leaked_lookup.c, optional at install),
+ *   which searches the mapping itself, a batch of hashes per call: no system call per lookup, and
+ *   the OS page cache holding the records is shared by every thread and process.
+ * - pread: without the addon, a lookup reads a small window of records with one pread (fs.readSync
+ *   with a position) into a buffer the store reuses: memory per thread stays at the 256 KiB index
+ *   and a 64 KiB window. The hashes are uniform, so the index gives the 2-byte prefix's bucket and
+ *   interpolation on the next 4 bytes estimates the place inside it within a few records: the window
+ *   covers ±3 standard deviations of that estimate and brackets the key ~99.7% of the time;
+ *   otherwise the next window over, and then a binary search by probes, find it.
  *
- * Each open() has its own descriptor and buffers, so worker threads open the same path side by side.
- * The looked-up hash is compared from four numbers held in locals: it is never copied into a buffer,
- * never logged and never part of an error message.
+ * Each open() has its own descriptor, mapping and buffers, so worker threads open the same path side
+ * by side. The looked-up hash is compared from numbers held in locals (here and in C): it is never
+ * copied into a buffer, never logged and never part of an error message.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { PhsyncError } from '../errors.ts';
+import { loadLeakedLookupAddon } from './native-lookup.ts';
+import type { LeakedLookupAddon, MappedStore } from './native-lookup.ts';
 import {
   HASH_BYTES,
   HEADER_BYTES,
@@ -32,44 +37,75 @@ import {
 
 /**
  * Record areas up to this size (a million hashes) are read into memory at open, saving the system
- * call a lookup otherwise costs. Each thread holds its own copy, so the limit is low: an in-memory
- * lookup is 5-9× faster (native-bench/leaked.bench.ts: ~0.15-0.25 µs against ~1.3 µs), which
- * matters little next to the ~40 µs of the PBKDF2 hash beside it (native kernel, README).
+ * call a pread lookup costs. Each thread holds its own copy, so the limit is low: an in-memory
+ * lookup is 5-9× faster than pread (native-bench/leaked.bench.ts: ~0.15-0.25 µs against ~1.3 µs),
+ * which matters little next to the ~40 µs of the PBKDF2 hash beside it (native kernel, README).
+ * Larger stores are mapped when the native addon is built.
  */
 export const IN_MEMORY_MAX_BYTES = 16 * 1024 * 1024;
 /** The largest window read at once: 4096 records. */
 const WINDOW_RECORDS = 4096;
 const TWO_POW_32 = 2 ** 32;
 
+export type LeakedStoreMode = 'memory' | 'mmap' | 'pread';
+const MODES: readonly string[] = ['auto', 'memory', 'mmap', 'pread'];
+
 export interface LeakedStoreOptions {
-  /** Read the records into memory when they take at most this many bytes (0: never). Default IN_MEMORY_MAX_BYTES. */
+  /** In 'auto' mode, read the records into memory when they take at most this many bytes (0: never). Default IN_MEMORY_MAX_BYTES. */
   readonly inMemoryMaxBytes?: number;
+  /**
+   * 'auto' (the default): memory up to inMemoryMaxBytes, else mmap when the native addon loads and
+   * maps the file, else pread. The others force that mode, for tests and benchmarks: 'memory' at any
+   * size, 'mmap' throws LEAKED_MMAP_UNAVAILABLE without the addon.
+   */
+  readonly mode?: 'auto' | LeakedStoreMode;
+  /** The native lookup addon; the build script's output by default. */
+  readonly addonPath?: string;
 }
+
+/** Where lookups are served from, as open() decided. */
+type Source =
+  | { readonly mode: 'pread'; readonly fd: number }
+  | { readonly mode: 'memory'; readonly records: Buffer }
+  | { readonly mode: 'mmap'; readonly addon: LeakedLookupAddon; readonly handle: MappedStore };
 
 export class LeakedStore {
   readonly path: string;
   readonly hashCount: number;
   readonly createdAt: Date;
-  /** Whether lookups are served from memory (a small store) rather than by pread. */
+  /** How lookups are served: from memory (a small store), from a mapping (native addon), or by pread. */
+  readonly mode: LeakedStoreMode;
+  /** Whether lookups are served from memory: mode === 'memory'. */
   readonly inMemory: boolean;
-  #fd: number;
+  readonly #source: Source;
+  /** The descriptor pread reads (pread mode only; -1 otherwise). */
+  readonly #fd: number;
+  #closed = false;
   readonly #index: Uint32Array;
+  /** The records (memory), or the pread window; unused when mapped. */
   readonly #window: Buffer;
   readonly #view: DataView;
 
-  private constructor(path: string, fd: number, hashCount: number, createdAtMs: number, index: Uint32Array, records: Buffer | undefined) {
+  private constructor(path: string, hashCount: number, createdAtMs: number, index: Uint32Array, source: Source) {
     this.path = path;
     this.hashCount = hashCount;
     this.createdAt = new Date(createdAtMs);
-    this.inMemory = records !== undefined;
-    this.#fd = fd;
+    this.mode = source.mode;
+    this.inMemory = source.mode === 'memory';
+    this.#source = source;
+    this.#fd = source.mode === 'pread' ? source.fd : -1;
     this.#index = index;
-    this.#window = records ?? Buffer.alloc(WINDOW_RECORDS * RECORD_BYTES);
+    this.#window = source.mode === 'memory' ? source.records : Buffer.alloc(source.mode === 'pread' ? WINDOW_RECORDS * RECORD_BYTES : 0);
     this.#view = new DataView(this.#window.buffer, this.#window.byteOffset, this.#window.byteLength);
   }
 
-  /** Opens and checks a store (header, checksum, index, size); throws LEAKED_STORE_UNREADABLE or LEAKED_STORE_INVALID. */
+  /**
+   * Opens and checks a store (header, checksum, index, size); throws LEAKED_STORE_UNREADABLE or
+   * LEAKED_STORE_INVALID (and LEAKED_MMAP_UNAVAILABLE when mode 'mmap' is forced without the addon).
+   */
   static open(path: string, options: LeakedStoreOptions = {}): LeakedStore {
+    const requested = options.mode ?? 'auto';
+    if (!MODES.includes(requested)) throw new TypeError(`LeakedStore.open: mode must be one of ${MODES.join(', ')}, got ${String(requested)} (${typeof requested})`);
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -94,8 +130,9 @@ export class LeakedStore {
         throw invalid(path, `${stat.size < expected ? 'truncated' : 'trailing bytes'}: ${stat.size} bytes, a store of ${fields.hashCount} hashes has ${expected}`);
       }
       const recordBytes = fields.hashCount * RECORD_BYTES;
-      const records = recordBytes <= (options.inMemoryMaxBytes ?? IN_MEMORY_MAX_BYTES) ? readAt(fd, path, recordBytes, RECORDS_OFFSET) : undefined;
-      return new LeakedStore(path, fd, fields.hashCount, fields.createdAtMs, index, records);
+      const source = openSource(path, fd, recordBytes, requested, options);
+      if (source.mode !== 'pread') closeSync(fd); // the records are in memory or mapped: the descriptor is done
+      return new LeakedStore(path, fields.hashCount, fields.createdAtMs, index, source);
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -104,11 +141,15 @@ export class LeakedStore {
 
   /**
    * Prevalence count (>= 1, saturated at 65535) of the 16-byte NT hash at ntHashes[offset..offset+16),
-   * or 0 when absent. No allocation per call.
+   * or 0 when absent. No allocation per call. Mapped, it does not check the file's size first as
+   * lookupBatch does, so a store truncated in place under it kills the process (SIGBUS): the engine's
+   * workers use lookupBatch.
    */
   lookup(ntHashes: Uint8Array, offset: number): number {
-    if (this.#fd < 0) throw new PhsyncError('LEAKED_STORE_CLOSED', `leaked-hash store ${this.path} is closed`);
+    if (this.#closed) throw this.#closedError();
     if (offset < 0 || offset + HASH_BYTES > ntHashes.length) throw new RangeError(`lookup: offset ${offset} leaves no 16-byte hash in ${ntHashes.length} bytes`);
+    const source = this.#source;
+    if (source.mode === 'mmap') return source.addon.lookup(source.handle, ntHashes, offset);
     const p = (ntHashes[offset]! << 8) | ntHashes[offset + 1]!;
     const lo = this.#index[p]!;
     const hi = this.#index[p + 1]!;
@@ -145,10 +186,41 @@ export class LeakedStore {
     return this.#probe(a, b, k0, k1, k2, k3);
   }
 
+  /**
+   * Which of the `count` hashes at ntHashes[0..16·count) are in the store: out[i] = 1 or 0. Returns
+   * how many are. Mapped, the whole batch is one native call (and one check that the file was not
+   * truncated in place since it was opened); otherwise a loop over lookup().
+   */
+  lookupBatch(ntHashes: Uint8Array, count: number, out: Uint8Array): number {
+    if (this.#closed) throw this.#closedError();
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`lookupBatch: count must be a non-negative integer, got ${count}`);
+    if (count * HASH_BYTES > ntHashes.length) throw new RangeError(`lookupBatch: ${count} hashes need ${count * HASH_BYTES} bytes, ntHashes has ${ntHashes.length}`);
+    if (count > out.length) throw new RangeError(`lookupBatch: out has room for ${out.length} of ${count} answers`);
+    const source = this.#source;
+    if (source.mode === 'mmap') {
+      try {
+        return source.addon.lookupBatch(source.handle, ntHashes, count, out);
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'LEAKED_STORE_INVALID') throw invalid(this.path, 'truncated since it was opened');
+        if (err instanceof TypeError || err instanceof RangeError) throw err;
+        throw unreadable(this.path, 'cannot check its size', err);
+      }
+    }
+    let found = 0;
+    for (let i = 0; i < count; i++) {
+      const hit = this.lookup(ntHashes, i * HASH_BYTES) > 0 ? 1 : 0;
+      out[i] = hit;
+      found += hit;
+    }
+    return found;
+  }
+
   close(): void {
-    if (this.#fd < 0) return;
-    closeSync(this.#fd);
-    this.#fd = -1;
+    if (this.#closed) return;
+    this.#closed = true;
+    const source = this.#source;
+    if (source.mode === 'pread') closeSync(this.#fd);
+    else if (source.mode === 'mmap') source.addon.close(source.handle);
   }
 
   [Symbol.dispose](): void {
@@ -170,6 +242,10 @@ export class LeakedStore {
     return search(this.#view, 0, b - a, k0, k1, k2, k3);
   }
 
+  #closedError(): PhsyncError {
+    return new PhsyncError('LEAKED_STORE_CLOSED', `leaked-hash store ${this.path} is closed`);
+  }
+
   #read(first: number, count: number): void {
     const length = count * RECORD_BYTES;
     let got: number;
@@ -179,6 +255,28 @@ export class LeakedStore {
       throw unreadable(this.path, 'cannot read it', err);
     }
     if (got !== length) throw invalid(this.path, 'truncated since it was opened');
+  }
+}
+
+/** Decides the mode (see LeakedStoreOptions.mode) and reads or maps the records for it. */
+function openSource(path: string, fd: number, recordBytes: number, requested: 'auto' | LeakedStoreMode, options: LeakedStoreOptions): Source {
+  if (requested === 'memory' || (requested === 'auto' && recordBytes <= (options.inMemoryMaxBytes ?? IN_MEMORY_MAX_BYTES))) {
+    return { mode: 'memory', records: readAt(fd, path, recordBytes, RECORDS_OFFSET) };
+  }
+  if (requested === 'pread') return { mode: 'pread', fd };
+  let addon: LeakedLookupAddon;
+  try {
+    addon = loadLeakedLookupAddon(options.addonPath);
+  } catch (err) {
+    if (requested === 'mmap') throw err;
+    return { mode: 'pread', fd };
+  }
+  try {
+    return { mode: 'mmap', addon, handle: addon.open(fd) };
+  } catch (err) {
+    // A mapping can fail where reading works (an address-space limit, a file system without mmap).
+    if (requested === 'mmap') throw unreadable(path, 'cannot map it', err);
+    return { mode: 'pread', fd };
   }
 }
 

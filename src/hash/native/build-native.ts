@@ -26,8 +26,8 @@ export const NATIVE_BUILD_COMMAND = 'node src/hash/native/build-native.ts';
 
 const COMPILE_TIMEOUT_MS = 120_000;
 
-/** A reason the kernel was not built, worded to follow "the native hash kernel was not built (". */
-class NotBuilt extends Error {
+/** A reason an addon was not built, worded to follow "the native hash kernel was not built (". */
+export class NotBuilt extends Error {
   /** The compiler's whole output, printed under --strict only. */
   readonly detail: string;
 
@@ -47,13 +47,23 @@ export interface NativeBuildResult {
   readonly shaNi: boolean;
 }
 
-/**
- * Compiles to a temporary file, loads it, checks it against node:crypto (when this CPU can run it)
- * and only then renames it into place: a process that has the previous build loaded keeps its
- * mapping, and a broken build never replaces a working one.
- */
+/** Compiles, loads and checks the kernel; see compileAddon. */
 export function buildNativeKernel(): NativeBuildResult {
   if (process.arch !== 'x64') throw new NotBuilt(`it needs an x86-64 CPU, this is ${process.arch}`);
+  const addon = compileAddon(NATIVE_SOURCE_PATH, NATIVE_ADDON_PATH, (loaded) => {
+    const kernel = loaded as BuiltAddon;
+    if (kernel.shaNi) checkAgainstNodeCrypto(kernel);
+  }) as BuiltAddon;
+  return { path: NATIVE_ADDON_PATH, shaNi: addon.shaNi };
+}
+
+/**
+ * Compiles the Node-API addon `source` into `addonPath`: to a temporary file, which is loaded and
+ * handed to `check` (which throws NotBuilt when the addon is wrong), and only then renamed into
+ * place: a process that has the previous build loaded keeps its mapping, and a broken build never
+ * replaces a working one. Returns the loaded addon. Shared with src/leaked/native/build-leaked-native.ts.
+ */
+export function compileAddon(source: string, addonPath: string, check: (addon: unknown) => void): unknown {
   if (process.platform === 'win32') throw new NotBuilt('it is built with gcc or clang, not on Windows');
 
   const require = createRequire(import.meta.url);
@@ -65,9 +75,9 @@ export function buildNativeKernel(): NativeBuildResult {
   }
 
   const cc = process.env['CC'] || 'gcc';
-  const temporary = NATIVE_ADDON_PATH.replace(/\.node$/, `.${process.pid}.tmp.node`); // require() picks the loader by extension
-  mkdirSync(path.dirname(NATIVE_ADDON_PATH), { recursive: true });
-  const args = ['-shared', '-fPIC', '-O3', '-std=gnu11', '-Wall', '-Wextra', '-fvisibility=hidden', '-I', include, '-o', temporary, NATIVE_SOURCE_PATH, '-lm'];
+  const temporary = addonPath.replace(/\.node$/, `.${process.pid}.tmp.node`); // require() picks the loader by extension
+  mkdirSync(path.dirname(addonPath), { recursive: true });
+  const args = ['-shared', '-fPIC', '-O3', '-std=gnu11', '-Wall', '-Wextra', '-fvisibility=hidden', '-I', include, '-o', temporary, source, '-lm'];
   if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
   try {
     const result = spawnSync(cc, args, { encoding: 'utf8', timeout: COMPILE_TIMEOUT_MS });
@@ -81,15 +91,15 @@ export function buildNativeKernel(): NativeBuildResult {
       throw new NotBuilt(`${cc} failed: ${first.trim()}`, result.stderr);
     }
 
-    let addon: BuiltAddon;
+    let addon: unknown;
     try {
-      addon = require(temporary) as BuiltAddon;
+      addon = require(temporary);
     } catch (err) {
       throw new NotBuilt(`the compiled addon does not load: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (addon.shaNi) checkAgainstNodeCrypto(addon);
-    renameSync(temporary, NATIVE_ADDON_PATH);
-    return { path: NATIVE_ADDON_PATH, shaNi: addon.shaNi };
+    check(addon);
+    renameSync(temporary, addonPath);
+    return addon;
   } finally {
     rmSync(temporary, { force: true });
   }
