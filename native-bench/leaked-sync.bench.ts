@@ -6,7 +6,7 @@
  * flag exactly those users: checked every round.
  *
  *   node native-bench/leaked-sync.bench.ts [--users 100000] [--hashes 10000000] [--rounds 5]
- *        [--leaked-every 100] [--json PATH]
+ *        [--leaked-every 100] [--lookup auto|mmap|pread] [--json PATH]
  *
  * The goal (issue 8): with the store, ≥ 95% of the users/s without it. Prints a table of medians and
  * ranges and the ratio of the medians.
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     hashes: { type: 'string', default: '10000000' },
     rounds: { type: 'string', default: '5' },
     'leaked-every': { type: 'string', default: '100' },
+    lookup: { type: 'string', default: 'auto' },
     json: { type: 'string' },
   },
 });
@@ -82,7 +83,7 @@ try {
   const runOnce = (withStore: boolean): RunSummary => {
     const dir = mkdtempSync(join(work, 'run-'));
     try {
-      const args = [bin, 'sync', '--source', ldif, '--target', `sqlite:${join(dir, 'tenant.db')}`, '--state', join(dir, 'state.db'), '--json', ...(withStore ? ['--leaked-store', store] : [])];
+      const args = [bin, 'sync', '--source', ldif, '--target', `sqlite:${join(dir, 'tenant.db')}`, '--state', join(dir, 'state.db'), '--json', ...(withStore ? ['--leaked-store', store, '--leaked-lookup', values.lookup] : [])];
       const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
       if (result.status !== 0) throw new Error(`sync failed (${result.status}): ${result.stderr}`);
       const s = JSON.parse(result.stdout) as RunSummary;
@@ -115,13 +116,13 @@ try {
       ['sync', 'users/s median (range)', 'peak RSS MiB median', 'flagged'],
       [
         ['without --leaked-store', fmtSummary(a), fmtInt(summarize(without.map((s) => s.maxRssMiB)).median), '0'],
-        ['with --leaked-store', fmtSummary(b), fmtInt(summarize(withIt.map((s) => s.maxRssMiB)).median), String(expectedFlagged)],
+        [`with --leaked-store (--leaked-lookup ${values.lookup})`, fmtSummary(b), fmtInt(summarize(withIt.map((s) => s.maxRssMiB)).median), String(expectedFlagged)],
       ],
     ),
   );
   console.log(`\nwith ÷ without (medians): ${fmtPercent(b.median / a.median, 1)} (goal ≥ 95%)`);
   if (values.json !== undefined) {
-    writeFileSync(values.json, `${JSON.stringify({ machine, versions: v, users, inScope: inScope.length, storeHashes: imported.hashes, storeBytes: statSync(store).size, leakedUsers: expectedFlagged, rounds, without: a, with: b, ratio: b.median / a.median }, null, 2)}\n`);
+    writeFileSync(values.json, `${JSON.stringify({ machine, versions: v, users, inScope: inScope.length, storeHashes: imported.hashes, storeBytes: statSync(store).size, leakedUsers: expectedFlagged, lookup: values.lookup, rounds, without: a, with: b, ratio: b.median / a.median }, null, 2)}\n`);
   }
 } finally {
   cleanUp();

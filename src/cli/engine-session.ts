@@ -8,6 +8,8 @@ import type { KernelChoice } from '../hash/kernel-selection.ts';
 import { KERNEL_NAMES } from '../hash/kernels.ts';
 import { DEFAULT_ITERATIONS } from '../phs/credential.ts';
 import { LEAKED_PASSWORD_POLICIES } from '../pipeline/sync-policy.ts';
+import { LEAKED_LOOKUP_MODES } from '../hash/leaked-lookup.ts';
+import type { LeakedLookupMode } from '../hash/leaked-lookup.ts';
 import type { LeakedPasswordPolicy } from '../pipeline/sync-policy.ts';
 import { EngineLock } from '../state/engine-lock.ts';
 import { StateStore } from '../state/state-store.ts';
@@ -43,6 +45,7 @@ export function engineOptions<T>(y: Argv<T>) {
     .option('sync-empty-passwords', { type: 'boolean', default: false, describe: 'also sync users whose password is empty' })
     .option('force-password-change-on-logon', { type: 'boolean', default: false, describe: 'sync "must change password" users, flagged to change it at next sign-in' })
     .option('leaked-store', { type: 'string', describe: 'look every NT hash up in this leaked-hash store (phsync leaked import) while hashing' })
+    .option('leaked-lookup', { choices: LEAKED_LOOKUP_MODES, default: 'auto' as LeakedLookupMode, describe: 'how the workers read the store: auto (mmap when the native addon is built, else pread), mmap, or pread (no store pages in the resident memory)' })
     .option('leaked-policy', { choices: LEAKED_PASSWORD_POLICIES, default: 'flag' as LeakedPasswordPolicy, describe: 'a user found in the leaked store: flag = sync with riskLevel high; skip = do not sync' })
     .option('max-out-of-scope-disables', { type: 'number', default: 500, describe: 'stop a full sync from disabling more users than this at the target as out of scope (a wrong filter, an empty dump)' })
     .option('full-scan-every', { type: 'string', default: '24h', describe: 'a full scan at least this often, to find users deleted from the directory' })
@@ -102,8 +105,10 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
     const target = await openTarget(targetSpec, targetOptions(args, targetSpec));
     closers.push(() => target.close());
     const leakedStore = args['leaked-store'] ?? config.leakedStore;
-    if (args['leaked-policy'] !== 'flag' && leakedStore === undefined) throw new FatalError('OPTION_INVALID', '--leaked-policy needs a leaked-hash store (--leaked-store)');
-    const pool = await HashPool.create({ workers, kernel: args.kernel, iterations: DEFAULT_ITERATIONS, ...(leakedStore === undefined ? {} : { leakedStore }) });
+    if ((args['leaked-policy'] !== 'flag' || args['leaked-lookup'] !== 'auto') && leakedStore === undefined) {
+      throw new FatalError('OPTION_INVALID', '--leaked-policy and --leaked-lookup need a leaked-hash store (--leaked-store)');
+    }
+    const pool = await HashPool.create({ workers, kernel: args.kernel, iterations: DEFAULT_ITERATIONS, ...(leakedStore === undefined ? {} : { leakedStore, leakedLookup: args['leaked-lookup'] }) });
     if (pool.leakedStore !== undefined) log().info(`leaked-hash store ${pool.leakedStore.path}: ${pool.leakedStore.hashCount.toLocaleString('en-US')} hashes, looked up by ${pool.leakedStore.mode}; a user found is ${args['leaked-policy'] === 'skip' ? 'not synced' : 'synced with riskLevel high'}`);
     closers.push(() => pool.close());
     observability.observePool(pool);

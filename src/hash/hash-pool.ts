@@ -10,6 +10,8 @@ import { MAX_ITERATIONS } from './hash-protocol.ts';
 import type { HashResult, HashTask } from './hash-protocol.ts';
 import { LeakedStore } from '../leaked/leaked-store.ts';
 import type { LeakedStoreMode } from '../leaked/leaked-store.ts';
+import { LEAKED_LOOKUP_MODES } from './leaked-lookup.ts';
+import type { LeakedLookupMode } from './leaked-lookup.ts';
 import { selectKernel } from './kernel-selection.ts';
 import { KERNEL_NAMES } from './kernels.ts';
 import type { KernelChoice } from './kernel-selection.ts';
@@ -36,6 +38,8 @@ export interface HashPoolOptions {
    * worker that hashes it, and each result says which users were found.
    */
   readonly leakedStore?: string;
+  /** How the workers read the store: `auto` (LeakedStore's choice: memory, else mmap, else pread), `mmap` or `pread`. */
+  readonly leakedLookup?: LeakedLookupMode;
 }
 
 export interface HashBatchResult {
@@ -50,7 +54,7 @@ export interface HashBatchResult {
 const MAX_WORKERS = 1024;
 const WORKER_YOUNG_GENERATION_MB = 4;
 const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', ...KERNEL_NAMES];
-const OPTION_NAMES: readonly string[] = ['workers', 'kernel', 'iterations', 'leakedStore'];
+const OPTION_NAMES: readonly string[] = ['workers', 'kernel', 'iterations', 'leakedStore', 'leakedLookup'];
 // Node 24 strips the types when piscina's worker imports this file; no build step, no loader.
 const WORKER_URL = new URL('./hash-worker.ts', import.meta.url);
 
@@ -59,6 +63,7 @@ interface ResolvedOptions {
   readonly kernel: KernelChoice;
   readonly iterations: number;
   readonly leakedStore: string | undefined;
+  readonly leakedLookup: LeakedLookupMode;
 }
 
 export class HashPool {
@@ -76,6 +81,7 @@ export class HashPool {
   readonly leakedStore: { readonly path: string; readonly hashCount: number; readonly mode: LeakedStoreMode } | undefined;
 
   readonly #piscina: Piscina<HashTask, HashResult>;
+  readonly #leakedLookup: LeakedLookupMode;
   /** hash() calls waiting for room in piscina's queue; called to make them look again. */
   readonly #waiters = new Set<() => void>();
   #closing: Promise<void> | undefined;
@@ -88,7 +94,7 @@ export class HashPool {
     // every batch; the workers open their own handles.
     let leaked: { path: string; hashCount: number; mode: LeakedStoreMode } | undefined;
     if (resolved.leakedStore !== undefined) {
-      const store = LeakedStore.open(resolved.leakedStore);
+      const store = LeakedStore.open(resolved.leakedStore, { mode: resolved.leakedLookup });
       leaked = { path: store.path, hashCount: store.hashCount, mode: store.mode };
       store.close();
     }
@@ -114,6 +120,7 @@ export class HashPool {
   ) {
     this.kernel = kernel;
     this.leakedStore = leaked === undefined ? undefined : Object.freeze(leaked);
+    this.#leakedLookup = options.leakedLookup;
     this.kernelsUnavailable = Object.freeze({ ...unavailable });
     this.workers = options.workers;
     this.iterations = options.iterations;
@@ -168,7 +175,7 @@ export class HashPool {
         if (this.#piscina.queueSize < this.maxQueue) break;
         await this.#nextWake(signal);
       }
-      const task: HashTask = { kernel: this.kernel, iterations: this.iterations, count, ntHashes: owned, ...(this.leakedStore === undefined ? {} : { leakedStore: this.leakedStore.path }) };
+      const task: HashTask = { kernel: this.kernel, iterations: this.iterations, count, ntHashes: owned, ...(this.leakedStore === undefined ? {} : { leakedStore: this.leakedStore.path, leakedLookup: this.#leakedLookup }) };
       let result: HashResult;
       try {
         result = await this.#piscina.run(task, { transferList: [owned], signal: signal ?? null });
@@ -322,7 +329,7 @@ function resolveOptions(options: unknown): ResolvedOptions {
     }
   }
 
-  const { workers = availableParallelism(), kernel = 'auto', iterations = DEFAULT_ITERATIONS, leakedStore } = record;
+  const { workers = availableParallelism(), kernel = 'auto', iterations = DEFAULT_ITERATIONS, leakedStore, leakedLookup = 'auto' } = record;
   if (typeof workers !== 'number' || !Number.isSafeInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
     throw optionError('workers', `an integer from 1 to ${MAX_WORKERS}`, workers);
   }
@@ -335,7 +342,8 @@ function resolveOptions(options: unknown): ResolvedOptions {
   if (leakedStore !== undefined && (typeof leakedStore !== 'string' || leakedStore.length === 0)) {
     throw optionError('leakedStore', 'the path of a leaked-hash store', leakedStore);
   }
-  return Object.freeze({ workers, kernel: kernel as KernelChoice, iterations, leakedStore });
+  if (!(LEAKED_LOOKUP_MODES as readonly unknown[]).includes(leakedLookup)) throw optionError('leakedLookup', `one of ${LEAKED_LOOKUP_MODES.join(', ')}`, leakedLookup);
+  return Object.freeze({ workers, kernel: kernel as KernelChoice, iterations, leakedStore, leakedLookup: leakedLookup as LeakedLookupMode });
 }
 
 /** Checked before the buffer is taken, so a rejected call leaves the caller's buffer as it was. */

@@ -1,6 +1,8 @@
 import { NT_HASH_BYTES } from '../phs/credential.ts';
 import type { KernelName } from './hash-kernel.ts';
 import { isKernelName } from './kernels.ts';
+import { LEAKED_LOOKUP_MODES } from './leaked-lookup.ts';
+import type { LeakedLookupMode } from './leaked-lookup.ts';
 
 /**
  * The messages between HashPool (main thread) and hash-worker (pool thread). One file for both
@@ -22,6 +24,8 @@ export interface HashTask {
   readonly ntHashes: ArrayBuffer;
   /** A leaked-hash store (`phsync leaked import`) to look each NT hash up in, beside the hashing. */
   readonly leakedStore?: string;
+  /** How the worker reads it (default auto). */
+  readonly leakedLookup?: LeakedLookupMode;
 }
 
 export interface HashSuccess {
@@ -58,7 +62,7 @@ export type HashResult = HashSuccess | HashFailure;
  */
 export function describeInvalidTask(task: unknown): string | undefined {
   if (typeof task !== 'object' || task === null) return `a hash task is an object, got ${task === null ? 'null' : typeof task}`;
-  const { kernel, iterations, count, ntHashes, leakedStore } = task as Record<string, unknown>;
+  const { kernel, iterations, count, ntHashes, leakedStore, leakedLookup } = task as Record<string, unknown>;
   if (!isKernelName(kernel)) return `unknown kernel ${String(kernel)}`;
   if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) {
     return `iterations must be an integer in 1..${MAX_ITERATIONS}, got ${String(iterations)}`;
@@ -69,5 +73,6 @@ export function describeInvalidTask(task: unknown): string | undefined {
     return `ntHashes must hold ${count} NT hashes (${count * NT_HASH_BYTES} bytes), got ${ntHashes.byteLength} bytes`;
   }
   if (leakedStore !== undefined && (typeof leakedStore !== 'string' || leakedStore.length === 0)) return 'leakedStore must be a file path';
+  if (leakedLookup !== undefined && !(LEAKED_LOOKUP_MODES as readonly unknown[]).includes(leakedLookup)) return `leakedLookup must be one of ${LEAKED_LOOKUP_MODES.join(', ')}`;
   return undefined;
 }

@@ -61,7 +61,7 @@ export default async function hashWorker(task: HashTask): Promise<WorkerReply> {
   try {
     // Looked up here, beside the hashing, so that a leaked-hash store costs the pipeline no thread of
     // its own and the NT hashes never leave this one.
-    const leaked = task.leakedStore === undefined ? undefined : lookUpLeaked(task.leakedStore, ntHashes, count);
+    const leaked = task.leakedStore === undefined ? undefined : lookUpLeaked(task.leakedStore, task.leakedLookup ?? 'auto', ntHashes, count);
     for (let i = 0; i < count; i++) {
       writePbkdf2Input(ntHashes.subarray(i * NT_HASH_BYTES, (i + 1) * NT_HASH_BYTES), inputs, i * PBKDF2_INPUT_BYTES);
     }

@@ -91,6 +91,18 @@ describe('sync and audit with a leaked-hash store', () => {
     assert.doesNotMatch(clean.stdout, /leaked/);
   });
 
+  it('flags the same users whichever way the workers read the store (--leaked-lookup mmap, pread)', async () => {
+    for (const mode of ['mmap', 'pread']) {
+      const run = await runCli(['sync', '--source', ldif, '--target', `sqlite:${dir.file(`${mode}-t.db`)}`, '--state', dir.file(`${mode}-s.db`), '--leaked-store', store, '--leaked-lookup', mode, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, new RegExp(`looked up by ${mode}`));
+      assert.equal((JSON.parse(run.stdout) as { counts: { leaked: number } }).counts.leaked, LEAKED_PICKS, mode);
+      using tenant = TenantStore.open(dir.file(`${mode}-t.db`));
+      const high = [...tenant.users()].filter((u) => tenant.riskOf(u.userPrincipalName)?.riskLevel === 'high').map((u) => u.userPrincipalName).sort();
+      assert.deepEqual(high, leakedNames(), mode);
+    }
+  });
+
   it('a user who changes a leaked password to a clean one is cleared, at the tenant and in the state', async () => {
     const changed = dir.file('changed.ldif');
     const victim = leakedInScope[0]!;
