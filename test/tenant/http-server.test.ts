@@ -10,67 +10,23 @@ import type { FaultDecision } from '../../src/tenant/http/faults.ts';
 import { isLoopback, parseListenAddress } from '../../src/util/listen-address.ts';
 import { signInOverHttp } from '../../src/tenant/http/signin-client.ts';
 import { SignInLockout } from '../../src/tenant/http/signin-lockout.ts';
-import { startTenantServer } from '../../src/tenant/http/tenant-server.ts';
 import type { TenantServerOptions } from '../../src/tenant/http/tenant-server.ts';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
 import { runCli, startCli } from '../support/run-cli.ts';
 import { credentialItem } from '../support/credential-item.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { JSON_TYPE, assertError, call, startTestTenant } from '../support/tenant-http.ts';
 
 const TOKEN = randomBytes(24).toString('base64url');
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-const JSON_TYPE = { 'content-type': 'application/json' };
 const WRITE = { ...AUTH, ...JSON_TYPE };
 
 const item = credentialItem;
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly json: Record<string, unknown>;
-}
-
-async function call(url: string, init: RequestInit = {}): Promise<Answer> {
-  const res = await fetch(url, init);
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // /metrics is text
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-/** A tenant over a fresh store, closed (server, then store, then directory) by `using`. */
+/** A tenant over a fresh store (test/support/tenant-http.ts), with a sign-in helper; closed by `await using`. */
 async function tenant(options: Partial<TenantServerOptions> = {}) {
-  const dir = tempDir();
-  const store = TenantStore.open(dir.file('tenant.db'));
-  const server = await startTenantServer({ store, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, ...options });
-  const post = (path: string, body: unknown, headers: Record<string, string> = WRITE): Promise<Answer> =>
-    call(`${server.url}${path}`, { method: 'POST', headers, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) });
-  return {
-    store,
-    server,
-    url: server.url,
-    post,
-    batch: (body: unknown, headers?: Record<string, string>) => post('/v1/credentials:batch', body, headers),
-    signIn: (userPrincipalName: string, password: string) => post('/v1/signin', { userPrincipalName, password }, JSON_TYPE),
-    async [Symbol.asyncDispose]() {
-      await server.close();
-      store.close();
-      dir[Symbol.dispose]();
-    },
-  };
-}
-
-function assertError(answer: Answer, status: number, code: string, message?: RegExp): void {
-  assert.equal(answer.status, status, answer.text);
-  assert.match(answer.headers.get('content-type') ?? '', /^application\/json/);
-  assert.deepEqual(Object.keys(answer.json).sort(), ['error', 'message']);
-  assert.equal(answer.json['error'], code);
-  if (message !== undefined) assert.match(String(answer.json['message']), message);
+  const t = await startTestTenant(TOKEN, options);
+  return Object.assign(t, { signIn: (userPrincipalName: string, password: string) => t.post('/v1/signin', { userPrincipalName, password }, JSON_TYPE) });
 }
 
 /** The value of one sample in Prometheus text: `name{labels} value`. */
