@@ -24,6 +24,8 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include "../../native/napi-args.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -226,36 +228,6 @@ static void hash_batch_sha(const uint8_t *key, const uint8_t *salt, size_t count
 #endif /* x86-64 */
 
 /* ---- Node-API binding ---- */
-
-static napi_value throw_type_error(napi_env env, const char *message) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
-  return NULL;
-}
-
-static napi_value throw_range_error(napi_env env, const char *message) {
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
-  return NULL;
-}
-
-/* A Uint8Array argument, in place: data already points at byteOffset. */
-static int get_bytes(napi_env env, napi_value value, uint8_t **data, size_t *length) {
-  bool is_typed_array = false;
-  napi_typedarray_type type;
-  void *pointer = NULL;
-  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array) return 0;
-  if (napi_get_typedarray_info(env, value, &type, length, &pointer, NULL, NULL) != napi_ok) return 0;
-  if (type != napi_uint8_array) return 0;
-  *data = pointer;
-  return 1;
-}
-
-/* An integral number argument in [min, max]: -1 if not a number, 0 if out of range, 1 if fine. */
-static int get_integer(napi_env env, napi_value value, double min, double max, double *result) {
-  napi_valuetype type;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number) return -1;
-  if (napi_get_value_double(env, value, result) != napi_ok) return -1;
-  return isfinite(*result) && floor(*result) == *result && *result >= min && *result <= max;
-}
 
 static napi_value hash_batch(napi_env env, napi_callback_info info) {
   size_t argc = 5;

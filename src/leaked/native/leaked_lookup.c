@@ -36,6 +36,8 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include "../../native/napi-args.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -192,16 +194,6 @@ static void prefetch(const store_t *s, const uint8_t *hash) {
 
 /* ---- Node-API binding ---- */
 
-static napi_value throw_type_error(napi_env env, const char *message) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
-  return NULL;
-}
-
-static napi_value throw_range_error(napi_env env, const char *message) {
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
-  return NULL;
-}
-
 /* An Error for a failed system call: code = the errno name where libc has one. */
 static napi_value throw_errno(napi_env env, const char *call, int error) {
   char message[160];
@@ -213,29 +205,6 @@ static napi_value throw_errno(napi_env env, const char *call, int error) {
 #endif
   napi_throw_error(env, code != NULL ? code : "ERR_SYSTEM", message);
   return NULL;
-}
-
-/* A typed array argument in place (data already points at byteOffset), with its length in elements. */
-static int get_typed_array(napi_env env, napi_value value, napi_typedarray_type *type, void **data, size_t *length) {
-  bool is_typed_array = false;
-  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array) return 0;
-  return napi_get_typedarray_info(env, value, type, length, data, NULL, NULL) == napi_ok;
-}
-
-static int get_bytes(napi_env env, napi_value value, const uint8_t **data, size_t *length) {
-  napi_typedarray_type type;
-  void *pointer = NULL;
-  if (!get_typed_array(env, value, &type, &pointer, length) || type != napi_uint8_array) return 0;
-  *data = pointer;
-  return 1;
-}
-
-/* An integral number argument in [min, max]: -1 if not a number, 0 if out of range, 1 if fine. */
-static int get_integer(napi_env env, napi_value value, double min, double max, double *result) {
-  napi_valuetype type;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number) return -1;
-  if (napi_get_value_double(env, value, result) != napi_ok) return -1;
-  return isfinite(*result) && floor(*result) == *result && *result >= min && *result <= max;
 }
 
 /* The store a handle argument names (open, unless may_be_closed), or NULL with an exception pending. */
@@ -325,7 +294,7 @@ static napi_value lookup(napi_env env, napi_callback_info info) {
   if (argc < 3) return throw_type_error(env, "lookup(handle, ntHashes, offset) takes 3 arguments");
   store_t *store = get_store(env, argv[0], 0);
   if (store == NULL) return NULL;
-  const uint8_t *hashes = NULL;
+  uint8_t *hashes = NULL;
   size_t length = 0;
   double offset = 0;
   if (!get_bytes(env, argv[1], &hashes, &length)) return throw_type_error(env, "ntHashes must be a Uint8Array");
@@ -347,7 +316,7 @@ static napi_value lookup_batch(napi_env env, napi_callback_info info) {
   if (argc < 4) return throw_type_error(env, "lookupBatch(handle, ntHashes, count, out) takes 4 arguments");
   store_t *store = get_store(env, argv[0], 0);
   if (store == NULL) return NULL;
-  const uint8_t *hashes = NULL;
+  uint8_t *hashes = NULL;
   size_t length = 0, out_length = 0;
   napi_typedarray_type out_type;
   void *out = NULL;
