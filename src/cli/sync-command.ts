@@ -31,7 +31,9 @@ export async function syncCommand(args: SyncArgs): Promise<number> {
     summaries.push(summary);
   }
   await engine.observability.push();
-  return report(summaries, args.json);
+  const code = report(summaries, args.json);
+  // Stopped before a source's run began (during start-up, kernel selection): interrupted, not done.
+  return engine.ctx.signal.aborted && summaries.length < engine.config.sources.length && code === EXIT.ok ? EXIT.interrupted : code;
 }
 
 /** Prints the summaries and turns them into the exit code of the worst run. */

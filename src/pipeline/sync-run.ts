@@ -353,7 +353,9 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     }
     if (disables !== undefined && !stopping()) await dispatch(disables);
   } catch (err) {
-    fatal ??= err;
+    // A source that stops by throwing the abort reason (the LDIF reader does) was interrupted, not broken.
+    const aborted = options.signal?.aborted === true && (err === options.signal.reason || (err instanceof Error && err.name === 'AbortError'));
+    if (!aborted) fatal ??= err;
   } finally {
     // Users read but not batched when the run stopped are simply read again by the next run.
     for (const user of window) user.ntHash.fill(0);

@@ -99,6 +99,7 @@ export class LdapSource implements UserSource {
     // After a reconnect, and where base DNs overlap, entries come again: the pipeline knows them by
     // anchor and DN and passes them over, so the source keeps no per-user memory of its own.
     for (const baseDn of this.#options.baseDns) {
+      if (this.#options.signal?.aborted === true) return;
       yield* this.#readBase(baseDn);
     }
   }
@@ -144,12 +145,21 @@ export class LdapSource implements UserSource {
         return;
       } catch (err) {
         const error = translateLdapError(err, ctx);
-        if (!(error instanceof LdapTransientError) || retry >= o.retry.maxRetries || o.signal?.aborted === true) throw error;
+        // Stopping (SIGTERM): a connection lost or timed out since is no failure of the run, which
+        // ends as interrupted; the next run reads the directory again anyway.
+        if (error instanceof LdapTransientError && o.signal?.aborted === true) return;
+        if (!(error instanceof LdapTransientError) || retry >= o.retry.maxRetries) throw error;
         retry++;
         publish('retry', { component: 'source', name: o.name, code: error.code });
         this.#reconnects++;
         o.onNotice?.(`${error.message} [${error.code}]; reconnecting (attempt ${retry} of ${o.retry.maxRetries}) and paging ${baseDn} again`);
-        await waitBeforeRetry(o.retry, retry, o.signal);
+        try {
+          await waitBeforeRetry(o.retry, retry, o.signal);
+        } catch (waitErr) {
+          // Aborted while waiting to reconnect: stop reading, as above.
+          if (o.signal?.aborted === true) return;
+          throw waitErr;
+        }
       } finally {
         await client.unbind().catch(() => undefined);
       }

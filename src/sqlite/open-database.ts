@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FatalError, errorMessage } from '../errors.ts';
 
@@ -14,10 +14,27 @@ export type SqliteDatabase = Database.Database;
 /** SQLite's page cache per connection, in KiB. */
 const CACHE_KIB = 16 * 1024;
 
+/**
+ * Creates `path` empty and owner-only (0600) unless it exists. SQLite would create it with the
+ * process umask (0644 as a rule), and gives its -wal and -shm files the mode of the database file:
+ * stores that hold fingerprints or credentials are readable by their owner only. An existing file's
+ * mode is left as the operator set it.
+ */
+export function createOwnerOnly(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+  }
+}
+
 export function openDatabase(path: string, what: string, options: { readonly readonly?: boolean } = {}): SqliteDatabase {
   let db: SqliteDatabase | undefined;
   try {
-    if (options.readonly !== true && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (options.readonly !== true && path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true });
+      createOwnerOnly(path);
+    }
     db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
     db.pragma('busy_timeout = 5000');
     // Touch the schema so that a file that is not a database fails here, with a clear message.
@@ -42,11 +59,30 @@ export function openDatabase(path: string, what: string, options: { readonly rea
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
       throw new FatalError('STORE_CORRUPT', `${what} ${path} is not a SQLite database or is corrupt; it was left untouched`, { cause: err });
     }
+    const writeError = storeWriteError(err, what, path);
+    if (writeError !== undefined) throw writeError;
     if (code === 'SQLITE_CANTOPEN') {
       throw new FatalError('STORE_CANNOT_OPEN', `${what} ${path} cannot be opened: ${errorMessage(err)}`, { cause: err });
     }
     throw new FatalError('STORE_OPEN_FAILED', `${what} ${path}: ${errorMessage(err)}`, { cause: err });
   }
+}
+
+/**
+ * A write that the file system refused (SQLite's SQLITE_FULL, SQLITE_IOERR_*) as a named fatal error
+ * that says what to do; undefined for any other error. Nothing half-written stays: SQLite rolls the
+ * transaction back, and the next run resumes from the last commit.
+ */
+export function storeWriteError(err: unknown, what: string, path: string): FatalError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (code === 'SQLITE_FULL' || (code.startsWith('SQLITE_IOERR') && /ENOSPC|no space/i.test(errorMessage(err)))) {
+    return new FatalError('STORE_DISK_FULL', `${what} ${path}: the disk is full (${code}); nothing was half-written: free space (or move the store) and run again, the next run resumes where this one stopped`, { cause: err });
+  }
+  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_READONLY') {
+    return new FatalError('STORE_WRITE_FAILED', `${what} ${path}: a write failed (${code}: ${errorMessage(err)}); nothing was half-written: fix the file system and run again, the next run resumes where this one stopped`, { cause: err });
+  }
+  return undefined;
 }
 
 export interface VersionedSchema {
@@ -93,6 +129,6 @@ export function openVersionedDatabase(path: string, schema: VersionedSchema): Sq
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw storeWriteError(err, schema.what, path) ?? err;
   }
 }

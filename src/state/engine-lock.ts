@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FatalError, errorMessage } from '../errors.ts';
+import { createOwnerOnly } from '../sqlite/open-database.ts';
 import type { SqliteDatabase } from '../sqlite/open-database.ts';
 
 /**
@@ -19,6 +20,7 @@ export class EngineLock implements Disposable {
   static acquire(statePath: string): EngineLock {
     const path = `${statePath}.lock`;
     mkdirSync(dirname(path), { recursive: true });
+    createOwnerOnly(path);
     // Opened by hand, not with openDatabase: a held lock must fail at once, not after a busy timeout.
     const db = new Database(path, { timeout: 0 });
     try {

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ItemResult } from '../target/credential-batch.ts';
-import { openVersionedDatabase } from '../sqlite/open-database.ts';
+import { openVersionedDatabase, storeWriteError } from '../sqlite/open-database.ts';
+import type { FatalError } from '../errors.ts';
 import type { SqliteDatabase } from '../sqlite/open-database.ts';
 import { fingerprinter, loadOrCreateFingerprintKey } from './fingerprint-key.ts';
 import type { Fingerprinter } from './fingerprint-key.ts';
@@ -147,6 +148,8 @@ export class StateStore implements Disposable {
   /** The run's newest sample row: when it was inserted, and its time now (a later sample within the second replaces it). */
   #lastSample: { runId: number; insertedAt: number; at: number } | undefined;
   #runId = 0;
+  /** The first write the file system refused; the store writes nothing more. */
+  #failed: FatalError | undefined;
   readonly #mergeAcks: () => number;
   #deferAcks = false;
   #appendedHere = false;
@@ -303,13 +306,15 @@ export class StateStore implements Disposable {
    * older than the retention period is pruned first.
    */
   beginRun(kind: string, source: string, target: string): number {
-    // A killed run's acknowledgements, still in the log.
-    this.mergeAcks();
-    this.pruneHistory(this.#historyRetentionMs);
-    this.#db.prepare(`UPDATE runs SET status = 'aborted' WHERE status = 'running'`).run();
-    const info = this.#db.prepare(`INSERT INTO runs (kind, source, target, started_at, status) VALUES (?, ?, ?, ?, 'running')`).run(kind, source, target, Date.now());
-    this.#runId = Number(info.lastInsertRowid);
-    return this.#runId;
+    return this.#write(() => {
+      // A killed run's acknowledgements, still in the log.
+      this.mergeAcks();
+      this.pruneHistory(this.#historyRetentionMs);
+      this.#db.prepare(`UPDATE runs SET status = 'aborted' WHERE status = 'running'`).run();
+      const info = this.#db.prepare(`INSERT INTO runs (kind, source, target, started_at, status) VALUES (?, ?, ?, ?, 'running')`).run(kind, source, target, Date.now());
+      this.#runId = Number(info.lastInsertRowid);
+      return this.#runId;
+    });
   }
 
   /**
@@ -317,16 +322,20 @@ export class StateStore implements Disposable {
    * (at most 50 are kept, each text cut to 1,000 characters; what the summary lists, never a hash).
    */
   finishRun(runId: number, status: RunStatus, counts: unknown, error?: string, errors?: readonly RunError[]): void {
-    this.flushStatuses();
-    // Before the run is marked finished: whoever sees it finished sees its users synced.
-    this.mergeAcks();
-    const kept = errors?.slice(0, MAX_RUN_ERRORS).map((e) => ({ origin: text(e.origin), code: text(e.code), message: text(e.message) }));
-    this.#finishRun.run(Date.now(), status, JSON.stringify(counts), error ?? null, kept === undefined ? null : JSON.stringify(kept), runId);
+    this.#write(() => {
+      this.flushStatuses();
+      // Before the run is marked finished: whoever sees it finished sees its users synced.
+      this.mergeAcks();
+      const kept = errors?.slice(0, MAX_RUN_ERRORS).map((e) => ({ origin: text(e.origin), code: text(e.code), message: text(e.message) }));
+      this.#finishRun.run(Date.now(), status, JSON.stringify(counts), error ?? null, kept === undefined ? null : JSON.stringify(kept), runId);
+    });
   }
 
   /** Logs a batch the target acknowledged, for `phsync report` (one autocommit insert; a prepared statement). */
   recordBatchLog(entry: BatchLogEntry): void {
-    this.#insertBatchLog.run(entry.runId, entry.kind, count(entry.users), millis(entry.hashMs), millis(entry.writeMs), count(entry.finishedAt), count(entry.applied), count(entry.stale), count(entry.rejected));
+    this.#write(() => {
+      this.#insertBatchLog.run(entry.runId, entry.kind, count(entry.users), millis(entry.hashMs), millis(entry.writeMs), count(entry.finishedAt), count(entry.applied), count(entry.stale), count(entry.rejected));
+    });
   }
 
   /**
@@ -335,19 +344,21 @@ export class StateStore implements Disposable {
    * newest totals (the last sample before finishRun) are always kept.
    */
   recordRunSample(runId: number, sample: RunSample): void {
-    const at = count(sample.at);
-    const values = [count(sample.scanned), count(sample.synced), count(sample.hashed), count(sample.skipped), count(sample.failed)] as const;
-    const last = this.#lastSample;
-    if (last !== undefined && last.runId === runId && at - last.insertedAt < SAMPLE_INTERVAL_MS) {
-      const { changes } = this.#moveSample.run(at, ...values, runId, last.at);
-      if (changes > 0) {
-        last.at = at;
-        return;
+    this.#write(() => {
+      const at = count(sample.at);
+      const values = [count(sample.scanned), count(sample.synced), count(sample.hashed), count(sample.skipped), count(sample.failed)] as const;
+      const last = this.#lastSample;
+      if (last !== undefined && last.runId === runId && at - last.insertedAt < SAMPLE_INTERVAL_MS) {
+        const { changes } = this.#moveSample.run(at, ...values, runId, last.at);
+        if (changes > 0) {
+          last.at = at;
+          return;
+        }
+        // The row is gone (pruned, or written by another store object): start again with a new one.
       }
-      // The row is gone (pruned, or written by another store object): start again with a new one.
-    }
-    this.#insertSample.run(runId, at, ...values);
-    this.#lastSample = { runId, insertedAt: at, at };
+      this.#insertSample.run(runId, at, ...values);
+      this.#lastSample = { runId, insertedAt: at, at };
+    });
   }
 
   /**
@@ -389,7 +400,9 @@ export class StateStore implements Disposable {
   }
 
   recordBatch(runId: number, target: string, batchId: string, users: readonly PendingUser[]): void {
-    this.#recordBatch(runId, target, batchId, users);
+    this.#write(() => {
+      this.#recordBatch(runId, target, batchId, users);
+    });
   }
 
   /**
@@ -398,9 +411,11 @@ export class StateStore implements Disposable {
    * are read from the record, as on resume.
    */
   ackBatch(batchId: string, target: string, runId: number, results: readonly ItemResult[], members?: readonly PendingUser[]): AckCounts {
-    const counts = this.#ackBatch(batchId, target, runId, results, members);
-    if (this.#pendingAcks >= ACK_MERGE_ROWS) this.mergeAcks();
-    return counts;
+    return this.#write(() => {
+      const counts = this.#ackBatch(batchId, target, runId, results, members);
+      if (this.#pendingAcks >= ACK_MERGE_ROWS) this.mergeAcks();
+      return counts;
+    });
   }
 
   /**
@@ -410,21 +425,27 @@ export class StateStore implements Disposable {
    * to read one back; a disable is rare and is written at once. Turning it off merges.
    */
   deferAcks(on: boolean): void {
-    this.#deferAcks = on;
-    if (!on) this.mergeAcks();
+    this.#write(() => {
+      this.#deferAcks = on;
+      if (!on) this.mergeAcks();
+    });
   }
 
   /** Moves the acknowledgement log into `synced`, in one transaction; returns the users merged. */
   mergeAcks(): number {
-    if (this.#pendingAcks === 0) return 0;
-    const merged = this.#mergeAcks();
-    this.#pendingAcks = 0;
-    return merged;
+    return this.#write(() => {
+      if (this.#pendingAcks === 0) return 0;
+      const merged = this.#mergeAcks();
+      this.#pendingAcks = 0;
+      return merged;
+    });
   }
 
   /** Forgets a batch the target never applied: its users are simply not acknowledged, so they are redone. */
   dropBatch(batchId: string): void {
-    this.#db.prepare('DELETE FROM batches WHERE batch_id = ?').run(batchId);
+    this.#write(() => {
+      this.#db.prepare('DELETE FROM batches WHERE batch_id = ?').run(batchId);
+    });
   }
 
   recordStatus(status: UserStatus): void {
@@ -433,9 +454,11 @@ export class StateStore implements Disposable {
   }
 
   flushStatuses(): void {
-    if (this.#statuses.length === 0) return;
-    this.#writeStatuses(this.#statuses, this.#runId);
-    this.#statuses.length = 0;
+    this.#write(() => {
+      if (this.#statuses.length === 0) return;
+      this.#writeStatuses(this.#statuses, this.#runId);
+      this.#statuses.length = 0;
+    });
   }
 
   /** The last status of a user: a stored one, or success when some target holds it in sync. */
@@ -495,26 +518,28 @@ export class StateStore implements Disposable {
    * data) go too, in the same bounded chunks; they are not in the count.
    */
   pruneHistory(olderThanMs: number, chunkRows: number = PRUNE_CHUNK_ROWS): number {
-    if (Number.isNaN(olderThanMs) || olderThanMs < 0) throw new RangeError(`pruneHistory: olderThanMs must be 0 or more, got ${olderThanMs}`);
-    if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`pruneHistory: chunkRows must be a whole number from 1, got ${chunkRows}`);
-    const cutoff = Date.now() - olderThanMs;
-    if (!Number.isFinite(cutoff)) return 0;
-    // Events are appended in time order, so the lowest ids are the oldest events: walking from the
-    // start of the table finds them without an index, and a glance at the first row says when to stop
-    // (so a run start with nothing to prune costs one row read). Each chunk is its own transaction.
-    const oldest = this.#db.prepare<[], number>('SELECT at FROM user_events ORDER BY id LIMIT 1').pluck();
-    const prune = this.#db.prepare('DELETE FROM user_events WHERE id IN (SELECT id FROM user_events ORDER BY id LIMIT ?) AND at < ?');
-    let deleted = 0;
-    for (;;) {
-      const first = oldest.get();
-      if (first === undefined || first >= cutoff) break;
-      const { changes } = prune.run(chunkRows, cutoff);
-      deleted += changes;
-      if (changes === 0) break;
-    }
-    this.#pruneRunLog('batch_log', 'id', cutoff, chunkRows);
-    this.#pruneRunLog('run_samples', 'at', cutoff, chunkRows);
-    return deleted;
+    return this.#write(() => {
+      if (Number.isNaN(olderThanMs) || olderThanMs < 0) throw new RangeError(`pruneHistory: olderThanMs must be 0 or more, got ${olderThanMs}`);
+      if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`pruneHistory: chunkRows must be a whole number from 1, got ${chunkRows}`);
+      const cutoff = Date.now() - olderThanMs;
+      if (!Number.isFinite(cutoff)) return 0;
+      // Events are appended in time order, so the lowest ids are the oldest events: walking from the
+      // start of the table finds them without an index, and a glance at the first row says when to stop
+      // (so a run start with nothing to prune costs one row read). Each chunk is its own transaction.
+      const oldest = this.#db.prepare<[], number>('SELECT at FROM user_events ORDER BY id LIMIT 1').pluck();
+      const prune = this.#db.prepare('DELETE FROM user_events WHERE id IN (SELECT id FROM user_events ORDER BY id LIMIT ?) AND at < ?');
+      let deleted = 0;
+      for (;;) {
+        const first = oldest.get();
+        if (first === undefined || first >= cutoff) break;
+        const { changes } = prune.run(chunkRows, cutoff);
+        deleted += changes;
+        if (changes === 0) break;
+      }
+      this.#pruneRunLog('batch_log', 'id', cutoff, chunkRows);
+      this.#pruneRunLog('run_samples', 'at', cutoff, chunkRows);
+      return deleted;
+    });
   }
 
   /**
@@ -545,11 +570,33 @@ export class StateStore implements Disposable {
 
   close(): void {
     if (!this.#db.open) return;
-    this.flushStatuses();
-    // Only an engine's own log: a reader (status, explain, report) never writes. A killed engine's
-    // leftovers are merged by the next run's beginRun().
-    if (this.#appendedHere) this.mergeAcks();
-    this.#db.close();
+    try {
+      // After a failed write (a full disk) the run has already stopped with that error: what is not
+      // yet written (statuses, acknowledgements still in the log) is redone by the next run.
+      if (this.#failed !== undefined) return;
+      this.flushStatuses();
+      // Only an engine's own log: a reader (status, explain, report) never writes. A killed engine's
+      // leftovers are merged by the next run's beginRun().
+      if (this.#appendedHere) this.mergeAcks();
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  /**
+   * Runs a write; one the file system refuses (disk full, I/O error) becomes a named fatal error
+   * (STORE_DISK_FULL, STORE_WRITE_FAILED) instead of a raw SQLite one, and is remembered so that
+   * close() does not try again.
+   */
+  #write<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const error = storeWriteError(err, 'state store', this.path);
+      if (error === undefined) throw err;
+      this.#failed ??= error;
+      throw error;
+    }
   }
 
   [Symbol.dispose](): void {

@@ -66,6 +66,14 @@ export interface Slapd {
   stop(): Promise<void>;
   /** SIGKILL, and wait for slapd to exit. */
   kill(): Promise<void>;
+  /**
+   * SIGSTOP: slapd keeps its sockets open and answers nothing, like a hung server (connections are
+   * accepted by the kernel's backlog, no operation completes). `resume()` (SIGCONT) undoes it;
+   * stop(), kill() and restart() resume it first so that it can act on their signal.
+   */
+  pause(): Promise<void>;
+  /** SIGCONT after pause(). */
+  resume(): Promise<void>;
   /** Starts slapd again, on the same port(s) with the same data (stops it first if it runs). */
   restart(): Promise<void>;
   /** stop(), then remove the temp directory. */
@@ -214,6 +222,8 @@ export async function startSlapd(options: StartSlapdOptions = {}): Promise<Slapd
       dir,
       stop: () => server.stop('SIGTERM'),
       kill: () => server.stop('SIGKILL'),
+      pause: async () => server.signal('SIGSTOP'),
+      resume: async () => server.signal('SIGCONT'),
       restart: async () => {
         if (disposed) throw new Error('slapd harness already disposed');
         await server.stop('SIGTERM');
@@ -464,12 +474,23 @@ class SlapdProcess {
     (child.stderr as unknown as { unref?: () => void }).unref?.();
   }
 
+  /** Sends SIGSTOP or SIGCONT to the running slapd. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) throw new Error(`slapd is not running: cannot send ${signal}`);
+    child.kill(signal);
+  }
+
   async stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
     const child = this.child;
     if (child === undefined) return;
     child.ref(); // keeps the event loop (and so this wait) alive until slapd has exited
     try {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      // A paused slapd acts on SIGTERM only once continued (SIGKILL needs no help).
+      if (child.exitCode === null && child.signalCode === null) {
+        if (signal === 'SIGTERM') child.kill('SIGCONT');
+        child.kill(signal);
+      }
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
       try {
         await this.exited;
