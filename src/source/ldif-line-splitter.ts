@@ -185,7 +185,13 @@ export class LdifLineSplitter {
     this.#carry.push(Buffer.from(chunk.subarray(from, to)));
     this.#carryLength += to - from;
     if (this.#carryLength > this.#max) {
-      const head = Buffer.from(Buffer.concat(this.#carry).subarray(0, TOO_LONG_HEAD_BYTES));
+      // Only the head is kept: concatenating the whole carry first would double the peak memory.
+      const head = Buffer.alloc(TOO_LONG_HEAD_BYTES);
+      let filled = 0;
+      for (const part of this.#carry) {
+        if (filled === TOO_LONG_HEAD_BYTES) break;
+        filled += part.copy(head, filled, 0, Math.min(part.length, TOO_LONG_HEAD_BYTES - filled));
+      }
       this.#carry = [head];
       this.#carryLength = head.length;
       this.#carryTooLong = true;

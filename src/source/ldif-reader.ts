@@ -6,6 +6,7 @@
  * stream goes on with the next record; only input that does not look like LDIF at all is fatal.
  * Error messages name lines and attributes but never echo values: the input carries password hashes.
  */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { inputFileError } from '../util/file-errors.ts';
 import { FatalError, PhsyncError } from '../errors.ts';
@@ -35,7 +36,7 @@ export interface ReadLdifOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A broken record. Codes: LDIF_SYNTAX, LDIF_URL_VALUE, LDIF_BAD_BASE64, LDIF_CHANGE_RECORD, LDIF_LINE_TOO_LONG. */
+/** A broken record. Codes: LDIF_SYNTAX, LDIF_URL_VALUE, LDIF_BAD_BASE64, LDIF_INVALID_UTF8, LDIF_CHANGE_RECORD, LDIF_LINE_TOO_LONG. */
 export class LdifSyntaxError extends PhsyncError {
   override name = 'LdifSyntaxError';
   /** 1-based line number of the offending line. */
@@ -126,6 +127,8 @@ const ATTRIBUTE_DESCRIPTION = /^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)(?:
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const BAD_BASE64 = Symbol('bad base64');
 const URL_VALUE = Symbol('value by URL');
+const INVALID_UTF8 = Symbol('invalid UTF-8');
+type ValueProblem = typeof BAD_BASE64 | typeof URL_VALUE | typeof INVALID_UTF8;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -215,6 +218,9 @@ class RecordBuilder {
       if (tooLong) return this.#fail('LDIF_LINE_TOO_LONG', `LDIF line ${lineNumber} (the dn) is too long`, lineNumber);
       const dn = value(buf, text, colon, end, lines.ascii);
       if (typeof dn === 'string') {
+        // A CR inside a line is not LDIF (RFC 2849 SAFE-CHAR); in a dn it is a file with CR-only
+        // line endings, whose every record would otherwise read as a dn alone: no user, no error.
+        if (dn.includes('\r')) return this.#fail('LDIF_SYNTAX', `invalid LDIF at line ${lineNumber}: a carriage return inside the dn (CR-only line endings?)`, lineNumber);
         this.#dn = dn;
         return undefined;
       }
@@ -270,8 +276,11 @@ class RecordBuilder {
     return this.#fail('LDIF_SYNTAX', `invalid LDIF at line ${lineNumber}: a record must start with "dn:"`, lineNumber);
   }
 
-  #failValue(problem: typeof BAD_BASE64 | typeof URL_VALUE, lineNumber: number, name: string): LdifRecordError {
+  #failValue(problem: ValueProblem, lineNumber: number, name: string): LdifRecordError {
     if (problem === URL_VALUE) return this.#fail('LDIF_URL_VALUE', `values by URL are not supported: "${name}:<" at line ${lineNumber}`, lineNumber);
+    if (problem === INVALID_UTF8) {
+      return this.#fail('LDIF_INVALID_UTF8', `the value of "${name}" at line ${lineNumber} is not valid UTF-8 (a file in another encoding? non-ASCII values are UTF-8, or base64 with "${name}::")`, lineNumber);
+    }
     return this.#fail('LDIF_BAD_BASE64', `invalid base64 value of "${name}" at line ${lineNumber}`, lineNumber);
   }
 
@@ -283,7 +292,7 @@ class RecordBuilder {
 }
 
 /** The value after the colon at `colon`: a string, decoded base64 bytes, or the problem to report. */
-function value(buf: Buffer, text: string, colon: number, end: number, ascii: boolean): LdifValue | typeof BAD_BASE64 | typeof URL_VALUE {
+function value(buf: Buffer, text: string, colon: number, end: number, ascii: boolean): LdifValue | ValueProblem {
   let i = colon + 1;
   const kind = i < end ? text.charCodeAt(i) : -1;
   if (kind === COLON || kind === LESS_THAN) i++;
@@ -296,5 +305,8 @@ function value(buf: Buffer, text: string, colon: number, end: number, ascii: boo
     return Buffer.from(b64, 'base64');
   }
   if (kind === LESS_THAN) return URL_VALUE;
-  return i === end ? '' : decode(buf, text, i, end, ascii);
+  if (i === end) return '';
+  // Decoding would turn each invalid byte into U+FFFD silently: a UPN would sync under another name.
+  if (!ascii && !isUtf8(buf.subarray(i, end))) return INVALID_UTF8;
+  return decode(buf, text, i, end, ascii);
 }
