@@ -160,12 +160,10 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     state.recordBatch(runId, target.id, batchId, members);
     const writeStarted = performance.now();
     const results = await target.write({ batchId, source: source.name, items });
-    const acked = state.ackBatch(batchId, target.id, runId, results, members);
-    const finished = performance.now();
     const batchKind = full instanceof HashBatch ? 'credential' : 'disable';
     const hashMs = writeStarted - shipStarted;
-    const writeMs = finished - writeStarted;
-    state.recordBatchLog({ runId, kind: batchKind, users: results.length, hashMs, writeMs, finishedAt: Date.now(), applied: acked.applied, stale: acked.stale, rejected: acked.invalid });
+    const acked = state.ackBatch(batchId, target.id, runId, results, members, { kind: batchKind, hashMs, writeMs: performance.now() - writeStarted });
+    const writeMs = performance.now() - writeStarted;
     publish('batchWritten', { runId, source: source.name, target: target.id, kind: batchKind, users: results.length, hashSeconds: hashMs / 1000, writeSeconds: writeMs / 1000, applied: acked.applied, stale: acked.stale, rejected: acked.invalid });
     results.forEach((result, i) => {
       const member: BatchMember = members[i]!;

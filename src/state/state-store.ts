@@ -48,6 +48,14 @@ export interface AckCounts {
   invalid: number;
 }
 
+/** A batch's timing for the run's batch log, written with its acknowledgement (see ackBatch). */
+export interface BatchTiming {
+  readonly kind: BatchLogEntry['kind'];
+  readonly hashMs: number;
+  /** The write to the target, until its answer. */
+  readonly writeMs: number;
+}
+
 // Status rows are written in transactions of this many; one transaction per user would bound a run
 // by fsyncs instead of by hashing.
 const STATUS_FLUSH_SIZE = 2000;
@@ -137,7 +145,7 @@ export class StateStore implements Disposable {
   readonly #statuses: UserStatus[] = [];
   readonly #writeStatuses: (statuses: readonly UserStatus[], runId: number) => void;
   readonly #recordBatch: (runId: number, target: string, batchId: string, users: readonly PendingUser[]) => void;
-  readonly #ackBatch: (batchId: string, target: string, runId: number, results: readonly ItemResult[], members: readonly PendingUser[] | undefined) => AckCounts;
+  readonly #ackBatch: (batchId: string, target: string, runId: number, results: readonly ItemResult[], members: readonly PendingUser[] | undefined, log: BatchTiming | undefined) => AckCounts;
   readonly #screen: (target: string, users: readonly UserKey[]) => (SyncedUser | undefined)[];
   readonly #historyRetentionMs: number;
   readonly #finishRun: Database.Statement<[number, RunStatus, string, string | null, string | null, number]>;
@@ -240,7 +248,7 @@ export class StateStore implements Disposable {
     });
     this.#pendingAcks = db.prepare<[], number>('SELECT count(*) FROM acks').pluck().get() ?? 0;
     const batchRecorded = db.prepare<[string], number>('SELECT 1 FROM batches WHERE batch_id = ?').pluck();
-    this.#ackBatch = db.transaction((batchId: string, target: string, runId: number, results: readonly ItemResult[], members: readonly PendingUser[] | undefined) => {
+    this.#ackBatch = db.transaction((batchId: string, target: string, runId: number, results: readonly ItemResult[], members: readonly PendingUser[] | undefined, log: BatchTiming | undefined) => {
       let users: readonly PendingUser[];
       if (members !== undefined) {
         // The engine still holds the batch it recorded: no need to read back and parse its JSON.
@@ -279,6 +287,9 @@ export class StateStore implements Disposable {
       });
       this.#writeStatuses(statuses, runId);
       deleteBatch.run(batchId);
+      // In the same transaction: an acknowledged batch is always in the run's batch log (a kill
+      // between two transactions left acknowledged users that `phsync report` never counted).
+      if (log !== undefined) this.#insertBatchLog.run(runId, log.kind, count(results.length), millis(log.hashMs), millis(log.writeMs), now, counts.applied, counts.stale, counts.invalid);
       return counts;
     });
 
@@ -408,11 +419,12 @@ export class StateStore implements Disposable {
   /**
    * Records the target's results for a recorded batch, in one transaction. `members` are the batch's
    * users as recorded (the engine's own copy, which spares reading them back); without them they
-   * are read from the record, as on resume.
+   * are read from the record, as on resume. With `log`, the batch's row in the run's batch log is
+   * written in the same transaction.
    */
-  ackBatch(batchId: string, target: string, runId: number, results: readonly ItemResult[], members?: readonly PendingUser[]): AckCounts {
+  ackBatch(batchId: string, target: string, runId: number, results: readonly ItemResult[], members?: readonly PendingUser[], log?: BatchTiming): AckCounts {
     return this.#write(() => {
-      const counts = this.#ackBatch(batchId, target, runId, results, members);
+      const counts = this.#ackBatch(batchId, target, runId, results, members, log);
       if (this.#pendingAcks >= ACK_MERGE_ROWS) this.mergeAcks();
       return counts;
     });

@@ -115,4 +115,15 @@ describe('state store', () => {
     assert.deepEqual(runs.map((r) => [r.id, r.status]), [[next, 'succeeded'], [killed, 'aborted']]);
     assert.deepEqual(runs[0]?.counts, { scanned: 1 });
   });
+
+  it('writes a batch\'s log row in the same transaction as its acknowledgement: never one without the other', () => {
+    using dir = tempDir();
+    using store = StateStore.open(dir.file('state.db'));
+    const run = store.beginRun('full', 's', 't');
+    store.recordBatch(run, 't', 'b1', [pending(store, 'a', 1), pending(store, 'b', 2)]);
+    store.ackBatch('b1', 't', run, [{ status: 'applied' }, { status: 'invalid', reason: 'no' }], undefined, { kind: 'credential', hashMs: 12, writeMs: 3 });
+    const report = store.runReport({ runId: run });
+    assert.deepEqual([report?.batches.count, report?.batches.users, report?.batches.applied, report?.batches.rejected], [1, 2, 1, 1]);
+    assert.deepEqual(store.inFlightBatches('t'), [], 'acknowledged: no longer in flight');
+  });
 });
