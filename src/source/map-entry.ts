@@ -17,7 +17,6 @@ export interface HashLookup {
 const HEX_NT_HASH = /^[0-9a-fA-F]{32}$/;
 const SAMBA_FLAGS = /^\[([A-Z ]{1,16})\]$/;
 const DECIMAL = /^-?[0-9]{1,20}$/;
-const CONTROL = /\p{Cc}/u;
 // RFC 4517 GeneralizedTime: YYYYMMDDHH[MM[SS]][(.|,)fraction](Z|+HHMM|-HHMM).
 const GENERALIZED_TIME = /^([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})(?:([0-9]{2})([0-9]{2})?)?(?:[.,]([0-9]+))?(Z|[+-][0-9]{2}(?:[0-9]{2})?)$/;
 /** 100-ns intervals from 1601-01-01 to 1970-01-01 UTC. */
@@ -183,7 +182,7 @@ export function mapEntry(entry: DirectoryEntry, mapping: AttributeMapping, sourc
     if (anchor === undefined) throw new UserDataError('MISSING_ANCHOR', `no ${mapping.anchor.attribute}`);
     if (userPrincipalName === undefined) throw new UserDataError('MISSING_USER_PRINCIPAL_NAME', `none of ${mapping.userPrincipalName.join(', ')}`);
     // Refused here rather than by the target: the error then names the entry, and nothing is hashed.
-    if (!isUserPrincipalName(userPrincipalName) || CONTROL.test(userPrincipalName)) {
+    if (!isUserPrincipalName(userPrincipalName as unknown)) {
       throw new UserDataError('INVALID_USER_PRINCIPAL_NAME', `${JSON.stringify(userPrincipalName.length > 80 ? `${userPrincipalName.slice(0, 80)}…` : userPrincipalName)} is not a sign-in name (name@domain: at most 64 characters before the @, no spaces or control characters)`);
     }
     const ntHash = ntHashOf(entry, mapping.ntHash, hashes);

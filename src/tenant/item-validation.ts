@@ -2,7 +2,8 @@ import { parseCredential } from '../phs/credential.ts';
 import type { CredentialItem } from '../target/credential-batch.ts';
 
 // A cloud sign-in name: local@domain, no spaces, bounded as Entra bounds userPrincipalName.
-const UPN_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,255}$/u;
+// No spaces and no control characters (a NUL or a line break in a sign-in name is never meant).
+const UPN_PATTERN = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]{1,255}$/u;
 const MAX_ANCHOR_LENGTH = 256;
 
 /** A string that looks like a cloud sign-in name. */
