@@ -15,10 +15,12 @@ if (major < 24) {
   process.stderr.write(`phsync needs Node.js 24 or later (this is ${process.version}). Run it as "npx phsync" from the project, after "npm install", which brings Node 24.\n`);
   process.exit(1);
 }
-// Until the engine installs its own handler (src/cli/shutdown-signal.ts), a SIGINT or SIGTERM finds
-// nothing started: exit 130 at once, as documented, rather than die by the signal while modules load.
-const stopEarly = () => process.exit(130);
+// Until a command installs its own handler (src/cli/shutdown-signal.ts and the like), a SIGINT or
+// SIGTERM finds nothing started: exit 130 at once, as documented, rather than die by the signal while
+// modules load. Once another handler listens, it decides.
+const stopEarly = (signal) => {
+  if (process.listenerCount(signal) === 1) process.exit(130);
+};
 process.on('SIGINT', stopEarly);
 process.on('SIGTERM', stopEarly);
-globalThis[Symbol.for('phsync.earlySignalHandler')] = stopEarly;
 await import('../src/cli/main.ts');

@@ -4,12 +4,6 @@ import { log } from '../observe/logger.ts';
  * and finish what they hold. A second signal exits at once (the state store is safe at any instant).
  */
 export function shutdownSignal(onSecond: () => void = () => process.exit(130)): AbortSignal {
-  // bin/phsync.js exits at once on a signal until now; from here on, stages finish their work.
-  const early = (globalThis as Record<symbol, unknown>)[Symbol.for('phsync.earlySignalHandler')];
-  if (typeof early === 'function') {
-    process.off('SIGINT', early as () => void);
-    process.off('SIGTERM', early as () => void);
-  }
   const controller = new AbortController();
   const handler = (signal: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
