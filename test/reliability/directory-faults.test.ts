@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
 import { readPasswordsCsv } from '../support/passwords-csv.ts';
 import { startCli } from '../support/run-cli.ts';
+import { startLdapBusyProxy } from '../support/ldap-busy-proxy.ts';
 import { startSlapd } from '../support/slapd.ts';
 import type { Slapd } from '../support/slapd.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -77,6 +78,38 @@ describe('directory faults against a real slapd', { timeout: 90_000 }, () => {
       assert.match(result.stderr, /\[LDAP_TIMEOUT\]/);
       assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
       assert.ok(seconds < 30, `gave up in ${seconds.toFixed(1)} s`);
+    }
+  });
+
+  it('a directory answering busy (51) or unavailable (52): retried with a reconnect, and the run completes; unavailable for good, LDAP_UNAVAILABLE', async () => {
+    await using slapd = await startSlapd({ users: 600, seed: 'dir-busy' });
+    using dir = tempDir();
+    const upstream = new URL(slapd.url);
+    const env = { ...process.env, PHSYNC_BIND_PASSWORD: slapd.syncPassword };
+    const args = (url: string, name: string, retries: number): string[] => ['sync', '--source', url, '--base-dn', slapd.baseDn, '--bind-dn', slapd.syncDn, '--target', `sqlite:${dir.file(`${name}.db`)}`, '--state', dir.file(`${name}-state.db`), '--page-size', '100', '--kernel', 'node', '--workers', '1', '--batch-size', '50', '--ldap-retries', String(retries), '--no-progress', '--json'];
+
+    // Busy at the first page, unavailable at a later page (mid-paging), then served.
+    {
+      await using proxy = await startLdapBusyProxy({ host: upstream.hostname, port: Number(upstream.port) }, (n) => (n === 1 ? 51 : n === 4 ? 52 : undefined));
+      const result = await startCli(args(proxy.url, 'busy', 8), { env }).done;
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(proxy.refused, 2);
+      assert.match(result.stderr, /busy or unavailable \(result 51\).*\[LDAP_UNAVAILABLE\]; reconnecting/);
+      assert.match(result.stderr, /busy or unavailable \(result 52\).*\[LDAP_UNAVAILABLE\]; reconnecting/);
+      const summary = JSON.parse(result.stdout) as { counts: { synced: number; failed: Record<string, number> } };
+      assert.deepEqual(summary.counts.failed, {});
+      const n = expectedUsers(slapd);
+      assert.equal(summary.counts.synced, n);
+      assert.deepEqual(exactlyOnce(dir.file('busy.db')), { rows: n, anchors: n });
+    }
+
+    // Unavailable for good: every retry refused, then a named error and exit 1.
+    {
+      await using proxy = await startLdapBusyProxy({ host: upstream.hostname, port: Number(upstream.port) }, () => 52);
+      const result = await startCli(args(proxy.url, 'down', 2), { env }).done;
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(proxy.refused, 3, 'the first try and two retries');
+      assert.match(result.stderr, /\[LDAP_UNAVAILABLE\]/);
     }
   });
 });
