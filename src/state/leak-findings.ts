@@ -39,8 +39,11 @@ export class LeakFindings {
   readonly #get: (source: string, anchor: string) => Row | undefined;
   /** The key of every marked user (loaded at open, kept up to date). */
   readonly #marked = new Set<string>();
+  /** The state store's guard for writes: a full disk becomes its named error, and stops further writes. */
+  readonly #guard: (write: () => void) => void;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, guard: (write: () => void) => void = (write) => write()) {
+    this.#guard = guard;
     const upsert = db.prepare('INSERT OR REPLACE INTO leaked_users (source, anchor, upn, run_id, found_at, action) VALUES (?, ?, ?, ?, ?, ?)');
     const remove = db.prepare('DELETE FROM leaked_users WHERE source = ? AND anchor = ?');
     for (const k of db.prepare<[], { source: string; anchor: string }>('SELECT source, anchor FROM leaked_users').iterate()) this.#marked.add(keyOf(k.source, k.anchor));
@@ -57,7 +60,7 @@ export class LeakFindings {
   record(runId: number, found: readonly Omit<LeakFinding, 'runId' | 'foundAt'>[], cleared: readonly { source: string; anchor: string }[]): void {
     const marked = this.#marked.size === 0 ? [] : cleared.filter((c) => this.#marked.has(keyOf(c.source, c.anchor)));
     if (found.length === 0 && marked.length === 0) return;
-    this.#record(runId, found, marked);
+    this.#guard(() => this.#record(runId, found, marked));
     // After the commit: a transaction that throws leaves the set as the table is.
     for (const c of marked) this.#marked.delete(keyOf(c.source, c.anchor));
     for (const f of found) this.#marked.add(keyOf(f.source, f.anchor));

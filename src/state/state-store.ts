@@ -169,7 +169,7 @@ export class StateStore implements Disposable {
     this.#db = db;
     this.fingerprint = fingerprint;
     this.#historyRetentionMs = historyRetentionMs;
-    this.leaks = new LeakFindings(db);
+    this.leaks = new LeakFindings(db, (write) => this.#write(write));
 
     // Only statuses that need explaining are stored (skipped by policy, errors). A user in sync has
     // no row here: its row in `synced` says so. A full sync of a million users then writes a million
