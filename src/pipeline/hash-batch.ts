@@ -46,15 +46,19 @@ export class HashBatch {
 
   /** One item per member; with `leaked` (1 where the member's NT hash is in the leaked list), those carry riskLevel high. */
   items(salts: Uint8Array, hashes: Uint8Array, iterations: number, leaked?: Uint8Array): CredentialItem[] {
-    return this.members.map((m, i) => ({
-      sourceAnchor: m.anchor,
-      userPrincipalName: m.userPrincipalName,
-      credential: formatCredential(salts.subarray(i * SALT_BYTES, (i + 1) * SALT_BYTES), iterations, hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)),
-      forceChangePasswordNextSignIn: m.forceChange,
-      disabled: m.disabled,
-      changedAt: m.changedAt,
-      ...(leaked?.[i] === 1 ? { riskLevel: 'high' as const } : {}),
-      ...(m.samePassword === true ? { samePassword: true as const } : {}),
-    }));
+    return this.members.map((m, i) => {
+      const item: { -readonly [K in keyof CredentialItem]: CredentialItem[K] } = {
+        sourceAnchor: m.anchor,
+        userPrincipalName: m.userPrincipalName,
+        credential: formatCredential(salts.subarray(i * SALT_BYTES, (i + 1) * SALT_BYTES), iterations, hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)),
+        forceChangePasswordNextSignIn: m.forceChange,
+        disabled: m.disabled,
+        changedAt: m.changedAt,
+      };
+      // Set only when they apply (the per-user path: no object spread for every user).
+      if (leaked?.[i] === 1) item.riskLevel = 'high';
+      if (m.samePassword === true) item.samePassword = true;
+      return item;
+    });
   }
 }
