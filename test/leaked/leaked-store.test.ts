@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
@@ -258,6 +259,43 @@ describe('LeakedStore', () => {
       answers,
       modes.map((mode) => [mode, total, entries.length]),
     );
+  });
+
+  it('maps a store once per process however many threads open it, and unmaps it with the last handle', async () => {
+    using dir = tempDir();
+    const entries = randomEntries(3000);
+    const path = await buildStore(dir, entries);
+    const mappingsOf = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.endsWith(path)).length;
+    const here = LeakedStore.open(path, { mode: 'mmap' });
+    assert.equal(mappingsOf(), 1);
+    // Two worker threads open it too, look every key up, and wait for the word to close.
+    const source = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(workerData.module).then(({ LeakedStore }) => {
+        const store = LeakedStore.open(workerData.path, { mode: 'mmap' });
+        const keys = Buffer.from(workerData.keys);
+        const found = store.lookupBatch(keys, keys.length / 16, new Uint8Array(keys.length / 16));
+        parentPort.postMessage(found);
+        parentPort.once('message', () => {
+          store.close();
+          parentPort.postMessage('closed');
+        });
+      });`;
+    const module = new URL('../../src/leaked/leaked-store.ts', import.meta.url).href;
+    const keys = Buffer.concat(entries.map((e) => e.hash));
+    const workers = [0, 1].map(() => new Worker(source, { eval: true, workerData: { module, path, keys } }));
+    try {
+      const found = await Promise.all(workers.map((w) => once(w, 'message').then(([m]) => m as number)));
+      assert.deepEqual(found, [entries.length, entries.length]);
+      assert.equal(mappingsOf(), 1, 'three handles in three threads, one mapping');
+      here.close();
+      assert.equal(mappingsOf(), 1, 'still used by the workers');
+      for (const w of workers) w.postMessage('close');
+      await Promise.all(workers.map((w) => once(w, 'message')));
+      assert.equal(mappingsOf(), 0, 'unmapped with the last handle');
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
   });
 
   it('refuses a damaged store with LEAKED_STORE_INVALID and a missing one with LEAKED_STORE_UNREADABLE, naming the path', async () => {

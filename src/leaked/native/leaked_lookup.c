@@ -30,7 +30,8 @@
  * would cost the system call this addon saves); it serves tests, benchmarks and one-off lookups.
  *
  * The hashes are secrets: they are read in place into locals, never copied, never in a message.
- * Node-API only, no global state: each thread loads it and maps the store on its own.
+ * Node-API only. The one global is the table of mappings (under a mutex): the worker threads share
+ * one mapping of a store, so its pages count once in the resident memory, not once per thread.
  */
 #define _GNU_SOURCE /* strerrorname_np */
 #define NAPI_VERSION 8
@@ -44,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -225,8 +227,68 @@ static store_t *get_store(napi_env env, napi_value value, int may_be_closed) {
   return store;
 }
 
+/* One mapping per file per process, shared by every handle on it: the worker threads are one
+ * address space, and a page each of them touched would otherwise be mapped, and counted in the
+ * process's resident memory, once per thread. Keyed by the file's identity and version, so a store
+ * replaced by a rename gets a mapping of its own. */
+typedef struct mapping {
+  struct mapping *next;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+  const uint8_t *base;
+  unsigned users;
+} mapping_t;
+
+static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+static mapping_t *mappings = NULL;
+
+/* The shared mapping of the file open on fd (as st describes it), made if none; NULL with errno set. */
+static const uint8_t *map_shared(int fd, const struct stat *st) {
+  pthread_mutex_lock(&mappings_lock);
+  for (mapping_t *m = mappings; m != NULL; m = m->next) {
+    if (m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size && m->mtime.tv_sec == st->st_mtim.tv_sec && m->mtime.tv_nsec == st->st_mtim.tv_nsec) {
+      m->users++;
+      pthread_mutex_unlock(&mappings_lock);
+      return m->base;
+    }
+  }
+  mapping_t *m = calloc(1, sizeof *m);
+  void *base = m == NULL ? MAP_FAILED : mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    const int error = m == NULL ? ENOMEM : errno;
+    free(m);
+    pthread_mutex_unlock(&mappings_lock);
+    errno = error;
+    return NULL;
+  }
+  /* Lookups touch one or two random pages: read-ahead around a fault would only evict useful pages. */
+  madvise(base, (size_t)st->st_size, MADV_RANDOM);
+  *m = (mapping_t){.next = mappings, .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size, .mtime = st->st_mtim, .base = base, .users = 1};
+  mappings = m;
+  pthread_mutex_unlock(&mappings_lock);
+  return base;
+}
+
+/* Drops one handle's use of its mapping; the last one unmaps it. */
+static void unmap_shared(const uint8_t *base) {
+  pthread_mutex_lock(&mappings_lock);
+  for (mapping_t **at = &mappings; *at != NULL; at = &(*at)->next) {
+    mapping_t *m = *at;
+    if (m->base != base) continue;
+    if (--m->users == 0) {
+      munmap((void *)m->base, (size_t)m->size);
+      *at = m->next;
+      free(m);
+    }
+    break;
+  }
+  pthread_mutex_unlock(&mappings_lock);
+}
+
 static void unmap(store_t *store) {
-  if (store->base != NULL) munmap((void *)store->base, store->size);
+  if (store->base != NULL) unmap_shared(store->base);
   if (store->fd >= 0) close(store->fd);
   store->base = NULL;
   store->fd = -1;
@@ -267,16 +329,14 @@ static napi_value open_store(napi_env env, napi_callback_info info) {
     free(store);
     return throw_errno(env, "fcntl", error);
   }
-  void *base = mmap(NULL, store->size, PROT_READ, MAP_SHARED, (int)fd, 0);
-  if (base == MAP_FAILED) {
+  const uint8_t *base = map_shared((int)fd, &st);
+  if (base == NULL) {
     const int error = errno;
     close(store->fd);
     free(store);
     return throw_errno(env, "mmap", error);
   }
   store->base = base;
-  /* Lookups touch one or two random pages: read-ahead around a fault would only evict useful pages. */
-  madvise(base, store->size, MADV_RANDOM);
 
   napi_value handle;
   if (napi_create_external(env, store, finalize_store, NULL, &handle) != napi_ok) {
