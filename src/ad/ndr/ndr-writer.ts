@@ -30,48 +30,58 @@ export class NdrWriter {
 
   align(n: 2 | 4 | 8): this {
     const pad = (n - (this.#len % n)) % n;
-    if (pad > 0) this.#buf.fill(0, this.#room(pad), this.#len);
+    if (pad > 0) {
+      const at = this.#room(pad);
+      this.#buf.fill(0, at, this.#len);
+    }
     return this;
   }
 
   u8(v: number): this {
-    this.#buf.writeUInt8(v, this.#room(1));
+    const at = this.#room(1);
+    this.#buf.writeUInt8(v, at);
     return this;
   }
 
   u16(v: number): this {
     this.align(2);
-    this.#buf.writeUInt16LE(v, this.#room(2));
+    const at = this.#room(2);
+    this.#buf.writeUInt16LE(v, at);
     return this;
   }
 
   u32(v: number): this {
     this.align(4);
-    this.#buf.writeUInt32LE(v >>> 0, this.#room(4));
+    const at = this.#room(4);
+    this.#buf.writeUInt32LE(v >>> 0, at);
     return this;
   }
 
   i32(v: number): this {
     this.align(4);
-    this.#buf.writeInt32LE(v, this.#room(4));
+    const at = this.#room(4);
+    this.#buf.writeInt32LE(v, at);
     return this;
   }
 
   u64(v: bigint): this {
     this.align(8);
-    this.#buf.writeBigUInt64LE(v, this.#room(8));
+    const at = this.#room(8);
+    this.#buf.writeBigUInt64LE(v, at);
     return this;
   }
 
   i64(v: bigint): this {
     this.align(8);
-    this.#buf.writeBigInt64LE(v, this.#room(8));
+    const at = this.#room(8);
+    this.#buf.writeBigInt64LE(v, at);
     return this;
   }
 
   /** Raw bytes, no alignment (byte arrays, and the body of a GUID after `guid` aligned it). */
   bytes(b: Uint8Array): this {
-    this.#buf.set(b, this.#room(b.length));
+    const at = this.#room(b.length);
+    this.#buf.set(b, at);
     return this;
   }
 
