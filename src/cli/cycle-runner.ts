@@ -8,6 +8,7 @@ import type { SyncPolicy } from '../pipeline/sync-policy.ts';
 import { runSync } from '../pipeline/sync-run.ts';
 import { changeMarkerFor, changedSinceClause, nextWatermark, scopeHash } from '../source/change-tracking.ts';
 import { createSource } from '../source/create-source.ts';
+import { CURSOR_KIND } from '../ad/replication-cursor.ts';
 import type { StateStore } from '../state/state-store.ts';
 import type { WatermarkStore } from '../state/watermark-store.ts';
 import type { CredentialTarget } from '../target/credential-target.ts';
@@ -44,18 +45,22 @@ export interface CycleResult {
  */
 export async function runCycle(config: SourceConfig, requested: CycleRequest, ctx: EngineContext): Promise<CycleResult> {
   const marker = changeMarkerFor(config.preset);
+  // Replication keeps its own cursor (USN and up-to-dateness vectors), not an LDAP change marker.
+  const kind = config.kind === 'ad' ? CURSOR_KIND : marker;
   const hash = scopeHash(config);
   const saved = ctx.watermarks.get(config.name);
-  const watermark = saved?.kind === marker ? saved : undefined;
+  const watermark = saved?.kind === kind ? saved : undefined;
   const startedAt = Date.now();
-  const plan = planCycle({ requested, watermark, scopeHash: hash, tracksChanges: config.kind === 'ldap', now: startedAt, fullScanEveryMs: ctx.fullScanEveryMs });
+  const plan = planCycle({ requested, watermark, scopeHash: hash, tracksChanges: config.kind !== 'ldif', now: startedAt, fullScanEveryMs: ctx.fullScanEveryMs });
+  const delta = plan.kind === 'delta' ? watermark : undefined;
   const opened = await createSource(config, {
     signal: ctx.signal,
     readBindPassword: (from) => readBindPassword(from, ctx.warn),
     warn: ctx.warn,
     retry: { ...DEFAULT_RETRY, maxRetries: ctx.ldapRetries },
     timeoutMs: ctx.ldapTimeoutMs,
-    ...(plan.kind === 'delta' && watermark !== undefined ? { changedSince: changedSinceClause(marker, watermark.value) } : {}),
+    ...(delta !== undefined && config.kind === 'ldap' ? { changedSince: changedSinceClause(marker, delta.value) } : {}),
+    ...(delta !== undefined && config.kind === 'ad' ? { replicationCursor: delta.value } : {}),
   });
   try {
     // Read before the cycle: changes committed while it runs are above it, so the next cycle sees them.
@@ -75,11 +80,12 @@ export async function runCycle(config: SourceConfig, requested: CycleRequest, ct
       signal: ctx.signal,
     });
     const readToTheEnd = summary.status === 'succeeded' || summary.status === 'partial';
-    if (config.kind === 'ldap' && !ctx.dryRun && readToTheEnd) {
+    const value = config.kind === 'ad' ? opened.replicationCursor?.() : config.kind === 'ldap' ? nextWatermark(marker, startedAt, usn) : undefined;
+    if (value !== undefined && !ctx.dryRun && readToTheEnd) {
       ctx.watermarks.save({
         source: config.name,
-        kind: marker,
-        value: nextWatermark(marker, startedAt, usn),
+        kind,
+        value,
         scopeHash: hash,
         fullScanAt: plan.kind === 'full' ? Date.now() : (watermark?.fullScanAt ?? 0),
       });

@@ -74,7 +74,7 @@ export async function openEngine(args: EngineArgs): Promise<EngineSession> {
   const batchSize = integerOption('batch-size', args['batch-size'], 1, 100_000);
   const ldapRetries = integerOption('ldap-retries', args['ldap-retries'], 0, 1000);
   const ldapTimeoutSeconds = integerOption('ldap-timeout', args['ldap-timeout'], 1, 86_400);
-  integerOption('page-size', args['page-size'], 1, 100_000);
+  if (args['page-size'] !== undefined) integerOption('page-size', args['page-size'], 1, 100_000);
   const fullScanEveryMs = parseDuration('full-scan-every', args['full-scan-every']);
   const maxOutOfScopeDisables = integerOption('max-out-of-scope-disables', args['max-out-of-scope-disables'], 0, 100_000_000);
   const dryRun = args['dry-run'] === true;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { ConfigError, DEFAULT_PAGE_SIZE, loadConfig, parseConfig } from '../config/config-file.ts';
+import { ConfigError, DEFAULT_AD_OBJECTS_PER_CALL, DEFAULT_PAGE_SIZE, loadConfig, parseConfig } from '../config/config-file.ts';
 import type { BindPasswordSource, PhsyncConfig } from '../config/config-types.ts';
 import { FatalError } from '../errors.ts';
 import { PRESET_NAMES } from '../source/presets/presets.ts';
@@ -15,7 +15,7 @@ const DIRECTORY = 'Directory (LDAP source):';
 export function sourceOptions<T>(y: Argv<T>) {
   return y
     .option('config', { type: 'string', describe: 'JSON config file with one or more sources (see the README); replaces the source options below' })
-    .option('source', { type: 'string', defaultDescription: 'the bundled sample directory', describe: 'an LDIF file (slapcat or ldifde output), or ldap://host:port or ldaps://host:port' })
+    .option('source', { type: 'string', defaultDescription: 'the bundled sample directory', describe: 'an LDIF file (slapcat or ldifde output), ldap://host:port or ldaps://host:port, or ad://dc (Active Directory by replication, with --preset ad)' })
     .option('source-name', { type: 'string', default: 'default', describe: 'name of the source; anchors are unique per source, and it must stay the same from run to run' })
     .option('preset', { type: 'string', default: 'openldap-samba', choices: PRESET_NAMES, describe: 'attribute mapping' })
     .option('hashes', { type: 'string', describe: 'hash-export file (secretsdump/pwdump lines) for preset ad' })
@@ -23,12 +23,12 @@ export function sourceOptions<T>(y: Argv<T>) {
     .option('base-dn', { type: 'string', array: true, group: DIRECTORY, describe: 'search base (repeatable)' })
     .option('filter', { type: 'string', group: DIRECTORY, describe: 'LDAP filter, ANDed with the preset\'s' })
     .option('member-of', { type: 'string', array: true, group: DIRECTORY, describe: 'only members of this group DN (repeatable: any of them)' })
-    .option('bind-dn', { type: 'string', group: DIRECTORY, describe: `bind as this DN; the password comes from ${BIND_PASSWORD_ENV} or --bind-password-file, never the command line` })
+    .option('bind-dn', { type: 'string', group: DIRECTORY, describe: `bind as this DN (ad://: the replication account, 'DOMAIN\\name' or name@realm); the password comes from ${BIND_PASSWORD_ENV} or --bind-password-file, never the command line` })
     .option('bind-password-file', { type: 'string', group: DIRECTORY, describe: 'file holding the bind password (mode 600)' })
     .option('starttls', { type: 'boolean', default: false, group: DIRECTORY, describe: 'upgrade ldap:// with StartTLS' })
     .option('tls-ca', { type: 'string', group: DIRECTORY, describe: 'CA certificate(s) (PEM) that sign the server\'s certificate' })
     .option('tls-insecure', { type: 'boolean', default: false, group: DIRECTORY, describe: 'do not verify the server\'s certificate (prints a warning)' })
-    .option('page-size', { type: 'number', default: DEFAULT_PAGE_SIZE, group: DIRECTORY, describe: 'entries per page of the paged search' })
+    .option('page-size', { type: 'number', group: DIRECTORY, defaultDescription: `${DEFAULT_PAGE_SIZE}; ad://: ${DEFAULT_AD_OBJECTS_PER_CALL}`, describe: 'entries per page of the paged search (ad://: objects per replication call)' })
     .option('ldap-timeout', { type: 'number', default: 60, group: DIRECTORY, describe: 'seconds to wait for one LDAP operation' })
     .option('ldap-retries', { type: 'number', default: 8, group: DIRECTORY, describe: 'reconnects after a lost connection before giving up' });
 }
@@ -52,7 +52,7 @@ export async function sourcesFromArgs(args: SourceArgs): Promise<PhsyncConfig> {
     return loadConfig(args.config);
   }
   const source = args.source ?? SAMPLE_DIRECTORY;
-  const isLdap = /^ldaps?:\/\//i.test(source);
+  const isLdap = /^(?:ldaps?|ad):\/\//i.test(source);
   const raw: Record<string, unknown> = { name: args['source-name'], preset: args.preset };
   const put = (key: string, value: unknown): void => {
     if (value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0)) raw[key] = value;
@@ -69,7 +69,7 @@ export async function sourcesFromArgs(args: SourceArgs): Promise<PhsyncConfig> {
   put('startTls', args.starttls);
   put('tlsCa', args['tls-ca']);
   put('tlsInsecure', args['tls-insecure']);
-  if (isLdap) put('pageSize', args['page-size']);
+  if (isLdap) put('pageSize', args['page-size'] ?? (/^ad:/i.test(source) ? undefined : DEFAULT_PAGE_SIZE));
   try {
     return parseConfig({ sources: [raw] }, resolve('command line'));
   } catch (err) {

@@ -7,7 +7,8 @@ import { PRESET_NAMES, presetByName } from '../source/presets/presets.ts';
 import { deepFreeze } from '../util/deep-freeze.ts';
 import { Checker, join } from './config-checker.ts';
 import type { ConfigIssue, Json } from './config-checker.ts';
-import type { BindPasswordSource, LdapSourceConfig, LdifSourceConfig, PhsyncConfig, SourceConfig } from './config-types.ts';
+import type { AdSourceConfig, BindPasswordSource, LdapSourceConfig, LdifSourceConfig, PhsyncConfig, SourceConfig } from './config-types.ts';
+import { REPLICATED_NT_HASH, parseAdUrl } from './ad-source-config.ts';
 import { mergeMapping, parseMappingOverrides } from './merge-mapping.ts';
 
 /*
@@ -17,7 +18,8 @@ import { mergeMapping, parseMappingOverrides } from './merge-mapping.ts';
  *   "sources": [
  *     {
  *       "name": "corp",                                  unique, [a-z0-9-]; keep it from run to run
- *       "url": "ldap://dc1:389",                         or "ldif": "dump.ldif" (one of the two)
+ *       "url": "ldap://dc1:389",                         or "ldif": "dump.ldif" (one of the two),
+ *                                                        or "ad://dc1.corp.com" (replication, preset ad)
  *       "preset": "openldap-samba",                      openldap-samba | freeipa | ad
  *       "baseDns": ["ou=People,dc=corp,dc=com"],         LDAP: required
  *       "filter": "(department=Sales)",                  LDAP: ANDed with the preset's filter
@@ -63,6 +65,8 @@ const LDAP_ONLY_KEYS = ['baseDns', 'filter', 'memberOf', 'bindDn', 'bindPassword
 const SOURCE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const DEFAULT_PAGE_SIZE = 500;
+/** Objects per DRSGetNCChanges call: Samba's and Windows' own replication asks for about this many. */
+export const DEFAULT_AD_OBJECTS_PER_CALL = 1000;
 const MAX_PAGE_SIZE = 100_000;
 
 function isDn(s: string): boolean {
@@ -99,6 +103,40 @@ function parseUrl(c: Checker, url: string, path: string): boolean {
   return true;
 }
 
+const AD_UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
+  filter: 'replication reads every object of the domain; an LDAP filter cannot apply (use baseDns or excludeOus to narrow the scope)',
+  memberOf: 'group membership is not replicated with the user here; use baseDns or excludeOus to narrow the scope',
+  startTls: 'replication is sealed by NTLM (RPC privacy level), not TLS',
+  tlsCa: 'replication is sealed by NTLM (RPC privacy level), not TLS',
+  tlsInsecure: 'replication is sealed by NTLM (RPC privacy level), not TLS',
+};
+
+/** The ad:// part of a source: where the DC is, who replicates, what is in scope. */
+function parseAdSource(c: Checker, o: Json, path: string, baseDir: string, url: string): Omit<AdSourceConfig, 'kind' | 'name' | 'preset' | 'mapping' | 'excludeOus' | 'hashesFile'> | undefined {
+  const before = c.issues.length;
+  for (const [key, why] of Object.entries(AD_UNSUPPORTED_KEYS)) if (o[key] !== undefined) c.add(join(path, key), `not for an ad:// source: ${why}`);
+  const where = parseAdUrl(url);
+  if (typeof where === 'string') c.add(join(path, 'url'), where);
+  const account = c.string(o, 'bindDn', path, "the replication account, 'DOMAIN\\name' or 'name@realm'");
+  if (o['bindDn'] === undefined) c.add(join(path, 'bindDn'), "missing: replication needs an account with the Replicating Directory Changes (All) rights, as 'DOMAIN\\name' or 'name@realm'");
+  else if (account !== undefined && !/^[^\\@\s]+\\[^\\@\s]+$|^[^\\@\s]+@[^\\@\s]+$/.test(account.trim())) c.expected(join(path, 'bindDn'), "an account as 'DOMAIN\\name' or 'name@realm' (not an LDAP DN)", account);
+  const passwordFile = c.string(o, 'bindPasswordFile', path, 'a file path');
+  const passwordEnv = c.string(o, 'bindPasswordEnv', path, 'an environment variable name');
+  if (passwordEnv !== undefined && !ENV_NAME.test(passwordEnv)) c.expected(join(path, 'bindPasswordEnv'), 'an environment variable name (letters, digits, _), not the password itself', passwordEnv);
+  if (o['bindPasswordFile'] !== undefined && o['bindPasswordEnv'] !== undefined) c.add(path, 'both "bindPasswordFile" and "bindPasswordEnv": give one');
+  if (o['bindDn'] !== undefined && o['bindPasswordFile'] === undefined && o['bindPasswordEnv'] === undefined) c.add(join(path, 'bindDn'), 'has no password: add "bindPasswordFile" or "bindPasswordEnv"');
+  const baseDns = o['baseDns'] === undefined ? [] : (c.strings(o, 'baseDns', path, 'a DN such as "ou=People,dc=corp,dc=com"', isDn) ?? []);
+  let objectsPerCall = DEFAULT_AD_OBJECTS_PER_CALL;
+  if (o['pageSize'] !== undefined) {
+    const p = o['pageSize'];
+    if (typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= MAX_PAGE_SIZE) objectsPerCall = p;
+    else c.expected(join(path, 'pageSize'), `a whole number of objects per replication call, from 1 to ${MAX_PAGE_SIZE}`, p);
+  }
+  if (c.issues.length !== before || typeof where === 'string' || account === undefined) return undefined;
+  const bindPassword: BindPasswordSource = passwordFile !== undefined ? { from: 'file', path: resolvePath(baseDir, passwordFile) } : { from: 'env', variable: passwordEnv! };
+  return { url, host: where.host, endpointMapperPort: where.port, account: account.trim(), bindPassword, baseDns, objectsPerCall };
+}
+
 function parseSource(c: Checker, value: unknown, path: string, baseDir: string): SourceConfig | undefined {
   const o = c.object(value, path);
   if (o === undefined) return undefined;
@@ -117,10 +155,14 @@ function parseSource(c: Checker, value: unknown, path: string, baseDir: string):
     else c.expected(join(path, 'preset'), `one of ${PRESET_NAMES.join(', ')}`, presetName);
   }
   let mapping: AttributeMapping | undefined;
+  const replicates = typeof o['url'] === 'string' && /^ad:/i.test(o['url']);
+  if (replicates && presetName !== undefined && presetName !== 'ad') c.add(join(path, 'preset'), `an ad:// source replicates Active Directory: use preset "ad", not ${JSON.stringify(presetName)}`);
   const overrides = o['mapping'] === undefined ? {} : parseMappingOverrides(c, o['mapping'], join(path, 'mapping'));
+  if (replicates && overrides?.ntHash !== undefined) c.add(join(join(path, 'mapping'), 'ntHash'), 'an ad:// source reads NT hashes by replication; they cannot be mapped');
   if (preset !== undefined && overrides !== undefined) {
     try {
-      mapping = mergeMapping(preset, overrides);
+      // Replication delivers each user's unicodePwd, decrypted, where the preset would join a hashes file.
+      mapping = mergeMapping(preset, replicates ? { ...overrides, ntHash: REPLICATED_NT_HASH } : overrides);
     } catch (err) {
       if (!(err instanceof FatalError)) throw err;
       c.add(join(path, 'mapping'), err.message);
@@ -135,10 +177,10 @@ function parseSource(c: Checker, value: unknown, path: string, baseDir: string):
     if (mapping.ntHash.from === 'attribute' && o['hashesFile'] !== undefined) c.add(join(path, 'hashesFile'), `not used: this source's NT hashes come from the ${mapping.ntHash.attribute} attribute`);
   }
 
-  const url = c.string(o, 'url', path, 'an ldap:// or ldaps:// URL');
+  const url = c.string(o, 'url', path, 'an ldap://, ldaps:// or ad:// URL');
   const ldif = c.string(o, 'ldif', path, 'an LDIF file path');
   if (o['url'] !== undefined && o['ldif'] !== undefined) c.add(path, 'both "url" and "ldif": a source reads an LDAP server or an LDIF file, not both');
-  if (o['url'] === undefined && o['ldif'] === undefined) c.add(path, 'missing "url" (ldap://host:389) or "ldif" (a file path): where to read users');
+  if (o['url'] === undefined && o['ldif'] === undefined) c.add(path, 'missing "url" (ldap://host:389, or ad://dc for replication) or "ldif" (a file path): where to read users');
 
   const base = () => ({
     name: name!,
@@ -157,6 +199,13 @@ function parseSource(c: Checker, value: unknown, path: string, baseDir: string):
     return source;
   }
   if (o['url'] === undefined) return undefined;
+  if (replicates) {
+    if (url === undefined) return undefined;
+    const ad = parseAdSource(c, o, path, baseDir, url);
+    if (!complete() || ad === undefined) return undefined;
+    const source: AdSourceConfig = { kind: 'ad', ...base(), ...ad };
+    return source;
+  }
 
   const urlOk = url !== undefined && parseUrl(c, url, join(path, 'url'));
   const baseDns = c.strings(o, 'baseDns', path, 'a DN such as "ou=People,dc=corp,dc=com"', isDn);

@@ -16,7 +16,7 @@ export interface PhsyncConfig {
   readonly leakedStore: string | undefined;
 }
 
-export type SourceConfig = LdapSourceConfig | LdifSourceConfig;
+export type SourceConfig = LdapSourceConfig | LdifSourceConfig | AdSourceConfig;
 
 interface SourceConfigBase {
   /** Unique in the file, [a-z0-9-]; anchors are unique per source, so it must not change between runs. */
@@ -54,6 +54,26 @@ export interface LdapSourceConfig extends SourceConfigBase {
   readonly tlsInsecure: boolean;
   /** Simple paged results page size. */
   readonly pageSize: number;
+}
+
+/**
+ * Active Directory read by directory replication (MS-DRSR DRSGetNCChanges, src/ad/): the NT hashes
+ * come from the domain controller itself, so no hash-export file is needed.
+ */
+export interface AdSourceConfig extends SourceConfigBase {
+  readonly kind: 'ad';
+  /** ad://host[:port], as given. */
+  readonly url: string;
+  readonly host: string;
+  /** The endpoint mapper's port (135), which names the replication service's own port. */
+  readonly endpointMapperPort: number;
+  /** The replication account: 'DOMAIN\\name' or 'name@realm' (NTLM takes either). */
+  readonly account: string;
+  readonly bindPassword: BindPasswordSource;
+  /** Only users at or below these DNs; empty: the whole domain. Checked here, not by the DC. */
+  readonly baseDns: readonly string[];
+  /** Objects asked for per replication call (DRSGetNCChanges cMaxObjects). */
+  readonly objectsPerCall: number;
 }
 
 export interface LdifSourceConfig extends SourceConfigBase {

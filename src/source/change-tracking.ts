@@ -54,6 +54,8 @@ export function nextWatermark(marker: ChangeMarker, startedAt: number, highestCo
 export function scopeHash(config: SourceConfig): string {
   const scope = config.kind === 'ldap'
     ? { kind: config.kind, url: config.url, baseDns: config.baseDns, filter: config.filter ?? null, memberOf: config.memberOf, excludeOus: config.excludeOus, mapping: config.mapping, hashesFile: config.hashesFile ?? null }
-    : { kind: config.kind, path: config.path, excludeOus: config.excludeOus, mapping: config.mapping, hashesFile: config.hashesFile ?? null };
+    : config.kind === 'ad'
+      ? { kind: config.kind, host: config.host, baseDns: config.baseDns, excludeOus: config.excludeOus, mapping: config.mapping }
+      : { kind: config.kind, path: config.path, excludeOus: config.excludeOus, mapping: config.mapping, hashesFile: config.hashesFile ?? null };
   return createHash('sha256').update(JSON.stringify(scope)).digest('hex').slice(0, 32);
 }
