@@ -103,16 +103,19 @@ export class AdSource implements UserSource {
     // over users it already has from the part of the chunk read before the loss.
     let from: UsnVector = o.startCursor?.from ?? ZERO_USN_VECTOR;
     const upToDate: readonly UpToDateCursor[] = o.startCursor?.upToDate ?? [];
+    // All zero: "whichever you are" (the first call of a full sync sends USN 0 anyway).
+    let invocationId: Buffer = o.startCursor?.invocationId ?? Buffer.alloc(16);
     let retry = 0;
     for (;;) {
       let session: DcSession | undefined;
       try {
         session = await this.#open();
-        // USNs count per DC: a cursor from another DC (or from this one before a restore) cannot be
-        // sent as the USN vector; the up-to-dateness vector still spares what the domain already had.
-        if (delta && o.startCursor !== undefined && from === o.startCursor.from && !(await this.#sameDc(session, o.startCursor))) from = ZERO_USN_VECTOR;
         for (;;) {
-          const reply = await this.#chunk(session, from, upToDate);
+          const reply = await this.#chunk(session, from, upToDate, invocationId);
+          // USNs count per DC and per database: the DC names the invocation its USNs belong to, and
+          // ignores a USN vector sent with another one (another DC, or this one after a restore),
+          // replicating from the start filtered by the up-to-dateness vector instead.
+          invocationId = reply.sourceInvocationId;
           retry = 0;
           const objects = delta ? await this.#wholeObjects(session, reply.objects, reply.oidOf) : reply.objects.map((object) => ({ object, oidOf: reply.oidOf }));
           for (const { object, oidOf } of objects) {
@@ -159,21 +162,15 @@ export class AdSource implements UserSource {
     });
   }
 
-  async #sameDc(session: DcSession, cursor: ReplicationCursor): Promise<boolean> {
-    // One object of the NC, no changes: the reply names the DC's invocation ID.
-    const probe = await this.#chunk(session, { highObjUpdate: 0xffff_ffff_ffff_ffffn, reserved: 0n, highPropUpdate: 0xffff_ffff_ffff_ffffn }, [], 1);
-    return probe.sourceInvocationId.equals(cursor.invocationId);
-  }
-
-  #chunk(session: DcSession, from: UsnVector, upToDate: readonly UpToDateCursor[], maxObjects = this.#o.objectsPerCall) {
+  #chunk(session: DcSession, from: UsnVector, upToDate: readonly UpToDateCursor[], invocationId: Buffer) {
     return session.drs.getNcChanges({
       destinationDsa: session.dsaGuid,
-      invocationIdSource: session.dsaGuid,
-      namingContext: { dn: session.domainDn },
+      invocationIdSource: invocationId,
+      namingContext: { dn: session.domainDn, guid: session.domainGuid },
       from,
       upToDate: [...upToDate],
       flags: REPLICATION_FLAGS,
-      maxObjects,
+      maxObjects: this.#o.objectsPerCall,
       maxBytes: this.#o.bytesPerCall,
       partialAttributeSet: this.#attributes,
     });
@@ -192,7 +189,7 @@ export class AdSource implements UserSource {
       }
       const reply = await session.drs.getNcChanges({
         destinationDsa: session.dsaGuid,
-        invocationIdSource: session.dsaGuid,
+        invocationIdSource: Buffer.alloc(16),
         namingContext: { dn: object.name.dn, guid: object.name.guid },
         from: ZERO_USN_VECTOR,
         flags: SINGLE_OBJECT_FLAGS,

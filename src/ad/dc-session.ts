@@ -1,6 +1,7 @@
 import { FatalError } from '../errors.ts';
 import { ntHash } from '../phs/nt-hash.ts';
 import { DrsuapiClient } from './drs/drsuapi-client.ts';
+import { guidFromString } from './drs/drs-types.ts';
 import { parseAccountName } from './ntlm/account-name.ts';
 import { NtlmClient } from './ntlm/ntlm-client.ts';
 import { mapEndpoint } from './rpc/endpoint-mapper.ts';
@@ -27,6 +28,11 @@ export interface DcSession {
   readonly sessionKey: Buffer;
   /** The DN of the domain naming context, e.g. DC=corp,DC=example. */
   readonly domainDn: string;
+  /**
+   * Its objectGUID (wire form). Requests name the NC by it too: Samba recognizes the next call of a
+   * chunked replication by the NC's GUID, and without it starts every call from the beginning.
+   */
+  readonly domainGuid: Buffer;
   /** The DC's NTDS settings object GUID (wire form), sent as the destination DSA as other replication clients do. */
   readonly dsaGuid: Buffer;
   close(): Promise<void>;
@@ -34,6 +40,7 @@ export interface DcSession {
 
 const DS_FQDN_1779_NAME = 1;
 const DS_NT4_ACCOUNT_NAME = 2;
+const DS_UNIQUE_ID_NAME = 6;
 const DS_CANONICAL_NAME = 7;
 
 /**
@@ -60,6 +67,8 @@ export async function openDcSession(o: DcSessionOptions): Promise<DcSession> {
       ? await drs.crackName(`${account.domain}/`, DS_CANONICAL_NAME, DS_FQDN_1779_NAME)
       : await drs.crackName(`${account.domain}\\`, DS_NT4_ACCOUNT_NAME, DS_FQDN_1779_NAME);
     if (cracked.status !== 0 || cracked.name === '') throw new FatalError('AD_DOMAIN_NOT_FOUND', `${o.host}: the DC does not know the domain ${JSON.stringify(account.domain)} (DRSCrackNames status ${cracked.status})`);
+    const unique = await drs.crackName(cracked.name, DS_FQDN_1779_NAME, DS_UNIQUE_ID_NAME);
+    if (unique.status !== 0 || !/^\{[0-9a-f-]{36}\}$/i.test(unique.name)) throw new FatalError('AD_DOMAIN_NOT_FOUND', `${o.host}: the DC gives no GUID for ${cracked.name} (DRSCrackNames status ${unique.status})`);
     const dcs = await drs.domainControllerInfo(cracked.domain || account.domain);
     const host = o.host.toLowerCase();
     const dc = dcs.find((d) => d.dnsHostName.toLowerCase() === host || d.dnsHostName.toLowerCase().split('.')[0] === host.split('.')[0]) ?? dcs[0];
@@ -68,6 +77,7 @@ export async function openDcSession(o: DcSessionOptions): Promise<DcSession> {
       drs,
       sessionKey: ntlm.exportedSessionKey,
       domainDn: cracked.name,
+      domainGuid: guidFromString(unique.name.slice(1, -1)),
       dsaGuid: dc.ntdsDsaObjectGuid,
       close: async () => {
         await drs.unbind().catch(() => undefined);

@@ -351,7 +351,8 @@ function readObjects(r: NdrReader, resolver: AttidResolver): ReplicaObject[] {
 function skipValues(r: NdrReader, valueCount: number): void {
   const n = r.count('REPLVALINF array', 72);
   if (n !== valueCount) throw new NdrError(`NDR: cNumValues ${valueCount} for ${n} values`);
-  r.align(8);
+  // Each element aligns itself: an empty array has no padding after its count (Samba sends the
+  // pointer to an empty array, and the call's result follows at 4-byte alignment).
   const heads: { hasObject: boolean; valLen: number; hasValue: boolean }[] = [];
   for (let i = 0; i < n; i++) {
     r.align(8);
