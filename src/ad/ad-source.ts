@@ -10,6 +10,7 @@ import type { DcSession } from './dc-session.ts';
 import { ALWAYS_REPLICATED, ATTRIBUTE_BY_NAME } from './replicated-attributes.ts';
 import { isTombstone, replicatedItem } from './replicated-entry.ts';
 import type { ReplicatedObject } from './replicated-entry.ts';
+import type { NcChangesReply } from './drs/drs-types.ts';
 import { ZERO_USN_VECTOR, formatCursor } from './replication-cursor.ts';
 import type { ReplicationCursor, UpToDateCursor, UsnVector } from './replication-cursor.ts';
 import { explainDrsError, isTransientRpcError } from './replication-errors.ts';
@@ -110,13 +111,22 @@ export class AdSource implements UserSource {
       let session: DcSession | undefined;
       try {
         session = await this.#open();
+        let next: Promise<NcChangesReply> | undefined;
         for (;;) {
-          const reply = await this.#chunk(session, from, upToDate, invocationId);
+          const reply = await (next ?? this.#chunk(session, from, upToDate, invocationId));
+          next = undefined;
           // USNs count per DC and per database: the DC names the invocation its USNs belong to, and
           // ignores a USN vector sent with another one (another DC, or this one after a restore),
           // replicating from the start filtered by the up-to-dateness vector instead.
           invocationId = reply.sourceInvocationId;
           retry = 0;
+          // A full sync asks for the next chunk now: the DC prepares it while this one is mapped. (A
+          // delta reads changed objects one by one on this connection first, so it asks afterwards.)
+          if (reply.moreData && !delta) {
+            next = this.#chunk(session, reply.to, upToDate, invocationId);
+            // Settled here if the pipeline stops early; awaited above otherwise.
+            next.catch(() => undefined);
+          }
           const objects = delta ? await this.#wholeObjects(session, reply.objects, reply.oidOf) : reply.objects.map((object) => ({ object, oidOf: reply.oidOf }));
           for (const { object, oidOf } of objects) {
             const item = this.#item(object, session, oidOf);

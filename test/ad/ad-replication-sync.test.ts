@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { signIn } from '../../src/tenant/sign-in.ts';
+import { TenantStore } from '../../src/tenant/tenant-store.ts';
+import { runCli } from '../support/run-cli.ts';
+import { sambaAvailable, startSambaDc } from '../support/samba-dc.ts';
+import type { SambaDc } from '../support/samba-dc.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+interface Summary {
+  readonly status: string;
+  readonly counts: { readonly scanned: number; readonly hashed: number; readonly synced: number; readonly skipped: Readonly<Record<string, number>>; readonly failed: Readonly<Record<string, number>>; readonly disabledAtTarget: number };
+}
+
+const skip = sambaAvailable() ? false : 'Samba (samba, samba-tool) is not installed: apt-get install samba samba-ad-dc samba-ad-provision winbind krb5-user smbclient ldb-tools';
+
+describe('Active Directory by replication (MS-DRSR) from a real Samba DC', { skip, timeout: 600_000 }, () => {
+  let dc: SambaDc;
+  before(async () => {
+    dc = await startSambaDc({ users: 60, seed: 'ad-replication-sync' });
+  });
+  after(async () => {
+    await dc?.stop();
+  });
+
+  function args(dir: { file(name: string): string }, account = `TEST\\${dc.syncUser}`): string[] {
+    return ['sync', '--source', `ad://${dc.host}`, '--preset', 'ad', '--bind-dn', account, '--target', `sqlite:${dir.file('tenant.db')}`, '--state', dir.file('state.db'), '--json', '--ldap-retries', '0'];
+  }
+
+  it('syncs every user with the NT hash the DC holds; a changed password reaches the tenant in the next delta cycle, alone', async () => {
+    using dir = tempDir();
+    const env = { ...process.env, PHSYNC_BIND_PASSWORD: dc.syncPassword };
+    const full = await runCli(args(dir), { env });
+    assert.equal(full.code, 2, `partial: the built-in accounts without a sign-in name fail by name\n${full.stderr}`);
+    const counts = (JSON.parse(full.stdout) as Summary).counts;
+    const inScope = dc.users.filter((u) => u.disabled !== true && u.mustChange !== true);
+    assert.ok(dc.users.length - inScope.length >= 2, 'the generated domain has disabled and must-change users');
+    // The generated users, the two service accounts; Administrator, Guest, krbtgt and the DNS account fail (no userPrincipalName).
+    assert.equal(counts.synced, inScope.length + 2);
+    assert.deepEqual(counts.skipped, { disabled: dc.users.filter((u) => u.disabled === true).length, 'temporary-password': dc.users.filter((u) => u.disabled !== true && u.mustChange === true).length });
+    assert.deepEqual(counts.failed, { MISSING_USER_PRINCIPAL_NAME: 4 });
+    using tenant = TenantStore.open(dir.file('tenant.db'));
+    for (const user of dc.users) {
+      const result = await signIn(tenant, user.upn, user.password);
+      assert.equal(result.ok, inScope.includes(user), `${user.upn} (disabled ${user.disabled === true}, must change ${user.mustChange === true})`);
+    }
+    assert.equal((await signIn(tenant, inScope[0]!.upn, `${inScope[0]!.password}x`)).ok, false);
+
+    const changed = inScope[3]!;
+    const newPassword = 'Repl1cated-Change!';
+    await dc.setPassword(changed.sam, newPassword);
+    const delta = await runCli(args(dir), { env });
+    assert.equal(delta.code, 0, delta.stderr);
+    const d = (JSON.parse(delta.stdout) as Summary).counts;
+    assert.deepEqual([d.scanned, d.hashed, d.synced], [1, 1, 1], `only the changed user is read, hashed and sent: ${delta.stdout}`);
+    assert.deepEqual(await signIn(tenant, changed.upn, newPassword), { ok: true, forceChangePassword: false });
+    assert.equal((await signIn(tenant, changed.upn, changed.password)).ok, false);
+
+    const idle = await runCli(args(dir), { env });
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.deepEqual([(JSON.parse(idle.stdout) as Summary).counts.scanned, (JSON.parse(idle.stdout) as Summary).counts.hashed], [0, 0], 'nothing changed: nothing read');
+
+    const disabled = inScope[9]!;
+    await dc.disableUser(disabled.sam);
+    const disabling = await runCli(args(dir), { env });
+    assert.equal(disabling.code, 0, disabling.stderr);
+    assert.equal((JSON.parse(disabling.stdout) as Summary).counts.disabledAtTarget, 1);
+    assert.deepEqual(await signIn(tenant, disabled.upn, disabled.password), { ok: false, reason: 'disabled' });
+  });
+
+  it('names a refused password, and an account without the replication rights', async () => {
+    using dir = tempDir();
+    const wrong = await runCli(args(dir), { env: { ...process.env, PHSYNC_BIND_PASSWORD: `${dc.syncPassword}-wrong` } });
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /AD_AUTH_REFUSED/);
+    assert.doesNotMatch(wrong.stderr, new RegExp(dc.syncPassword.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    const plain = await runCli(args(dir, `${dc.plainUser}@test.example`), { env: { ...process.env, PHSYNC_BIND_PASSWORD: dc.plainPassword } });
+    assert.notEqual(plain.code, 0);
+    assert.match(plain.stderr, /AD_REPLICATION_DENIED/);
+    assert.match(plain.stderr, /Replicating Directory Changes All/);
+  });
+
+  it('names a DC that cannot be reached', async () => {
+    using dir = tempDir();
+    const result = await runCli([...args(dir).map((a) => (a === `ad://${dc.host}` ? 'ad://127.0.0.1:1' : a))], { env: { ...process.env, PHSYNC_BIND_PASSWORD: 'x' } });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /RPC_CONNECT_FAILED/);
+  });
+});
