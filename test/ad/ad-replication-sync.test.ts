@@ -12,11 +12,11 @@ interface Summary {
   readonly counts: { readonly scanned: number; readonly hashed: number; readonly synced: number; readonly skipped: Readonly<Record<string, number>>; readonly failed: Readonly<Record<string, number>>; readonly disabledAtTarget: number };
 }
 
-const skip = sambaAvailable() ? false : 'Samba (samba, samba-tool) is not installed: apt-get install samba samba-ad-dc samba-ad-provision winbind krb5-user smbclient ldb-tools';
-
-describe('Active Directory by replication (MS-DRSR) from a real Samba DC', { skip, timeout: 600_000 }, () => {
+describe('Active Directory by replication (MS-DRSR) from a real Samba DC', { timeout: 600_000 }, () => {
   let dc: SambaDc;
   before(async () => {
+    // Failed, not skipped: a CI without Samba must not pass by testing nothing.
+    if (!sambaAvailable()) throw new Error('Samba is not installed: apt-get install --no-install-recommends samba samba-ad-dc samba-ad-provision winbind krb5-user smbclient ldb-tools');
     dc = await startSambaDc({ users: 60, seed: 'ad-replication-sync' });
   });
   after(async () => {
