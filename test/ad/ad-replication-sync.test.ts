@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { existsSync, readFileSync } from 'node:fs';
+import { ntHash } from '../../src/phs/nt-hash.ts';
 import { signIn } from '../../src/tenant/sign-in.ts';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
 import { runCli } from '../support/run-cli.ts';
@@ -45,6 +47,14 @@ describe('Active Directory by replication (MS-DRSR) from a real Samba DC', { tim
       assert.equal(result.ok, inScope.includes(user), `${user.upn} (disabled ${user.disabled === true}, must change ${user.mustChange === true})`);
     }
     assert.equal((await signIn(tenant, inScope[0]!.upn, `${inScope[0]!.password}x`)).ok, false);
+    // The replicated NT hashes reach the tenant only as PBKDF2 credentials: not the state store, not the tenant, not the output.
+    const written = Buffer.concat([dir.file('state.db'), dir.file('state.db-wal'), dir.file('tenant.db'), dir.file('tenant.db-wal')].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+    for (const user of dc.users) {
+      const hash = Buffer.from(await ntHash(user.password));
+      assert.equal(written.indexOf(hash), -1, `${user.upn}'s NT hash is in a file phsync wrote`);
+      assert.equal(written.indexOf(hash.toString('hex')), -1);
+      assert.ok(!full.stdout.includes(hash.toString('hex')) && !full.stderr.includes(hash.toString('hex')));
+    }
 
     const changed = inScope[3]!;
     const newPassword = 'Repl1cated-Change!';
