@@ -1,3 +1,7 @@
+import type { UpToDateCursor, UsnVector } from './drs/drs-types.ts';
+
+export type { UpToDateCursor, UsnVector };
+
 /**
  * Where replication from a DC got to, kept in the state store as a source's watermark (kind
  * `drs-cursor`): the USN vector the last cycle's final reply ended at, the up-to-dateness vector it
@@ -6,17 +10,6 @@
  * secret reaches the store.
  */
 export const CURSOR_KIND = 'drs-cursor';
-
-export interface UsnVector {
-  readonly highObjUpdate: bigint;
-  readonly reserved: bigint;
-  readonly highPropUpdate: bigint;
-}
-
-export interface UpToDateCursor {
-  readonly invocationId: Buffer;
-  readonly highestUsn: bigint;
-}
 
 export interface ReplicationCursor {
   /** The invocation ID of the DC whose USNs `from` counts. */

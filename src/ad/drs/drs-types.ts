@@ -102,29 +102,5 @@ export interface DomainControllerInfo {
   readonly ntdsDsaObjectGuid: Buffer;
 }
 
-const GUID_TEXT = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i;
-
-/** 'e24d201a-4fd6-11d1-a3da-0000f875ae0d' in its wire form (first three fields little-endian). */
-export function guidFromString(text: string): Buffer {
-  const m = GUID_TEXT.exec(text);
-  if (m === null) throw new RangeError(`not a GUID: ${JSON.stringify(text)}`);
-  const b = Buffer.alloc(16);
-  b.writeUInt32LE(Number.parseInt(m[1]!, 16), 0);
-  b.writeUInt16LE(Number.parseInt(m[2]!, 16), 4);
-  b.writeUInt16LE(Number.parseInt(m[3]!, 16), 6);
-  Buffer.from(m[4]! + m[5]!, 'hex').copy(b, 8);
-  return b;
-}
-
-export function guidToString(wire: Uint8Array): string {
-  if (wire.length !== 16) throw new RangeError(`a GUID is 16 bytes (${wire.length})`);
-  const b = Buffer.from(wire.buffer, wire.byteOffset, 16);
-  const hex = b.subarray(8).toString('hex');
-  return [
-    b.readUInt32LE(0).toString(16).padStart(8, '0'),
-    b.readUInt16LE(4).toString(16).padStart(4, '0'),
-    b.readUInt16LE(6).toString(16).padStart(4, '0'),
-    hex.slice(0, 4),
-    hex.slice(4),
-  ].join('-');
-}
+/** 'e24d201a-4fd6-11d1-a3da-0000f875ae0d' in its wire form, and back (src/ad/ndr/guid.ts). */
+export { uuidToWire as guidFromString, uuidFromWire as guidToString } from '../ndr/guid.ts';
