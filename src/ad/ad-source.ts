@@ -11,6 +11,7 @@ import { ALWAYS_REPLICATED, ATTRIBUTE_BY_NAME } from './replicated-attributes.ts
 import { isTombstone, replicatedItem } from './replicated-entry.ts';
 import type { ReplicatedObject } from './replicated-entry.ts';
 import type { NcChangesReply } from './drs/drs-types.ts';
+import { DrsError } from './drs/drs-errors.ts';
 import { ZERO_USN_VECTOR, formatCursor } from './replication-cursor.ts';
 import type { ReplicationCursor, UpToDateCursor, UsnVector } from './replication-cursor.ts';
 import { explainDrsError, isTransientRpcError } from './replication-errors.ts';
@@ -40,6 +41,9 @@ export interface AdSourceOptions {
 }
 
 type OidOf = (attrtyp: number) => string | undefined;
+
+/** ERROR_DS_OBJ_NOT_FOUND, ERROR_DS_DRA_BAD_DN, ERROR_DS_CANT_FIND_EXPECTED_NC: the object is not there. */
+const OBJECT_GONE: ReadonlySet<number> = new Set([8333, 8439, 8536]);
 
 const IS_DELETED_OID = ATTRIBUTE_BY_NAME.get('isdeleted')!.oid;
 
@@ -197,17 +201,25 @@ export class AdSource implements UserSource {
         whole.push({ object, oidOf });
         continue;
       }
-      const reply = await session.drs.getNcChanges({
-        destinationDsa: session.dsaGuid,
-        invocationIdSource: Buffer.alloc(16),
-        namingContext: { dn: object.name.dn, guid: object.name.guid },
-        from: ZERO_USN_VECTOR,
-        flags: SINGLE_OBJECT_FLAGS,
-        maxObjects: 1,
-        maxBytes: this.#o.bytesPerCall,
-        extendedOp: EXOP_REPL_OBJ,
-        partialAttributeSet: this.#attributes,
-      });
+      let reply: NcChangesReply;
+      try {
+        reply = await session.drs.getNcChanges({
+          destinationDsa: session.dsaGuid,
+          invocationIdSource: Buffer.alloc(16),
+          namingContext: { dn: object.name.dn, guid: object.name.guid },
+          from: ZERO_USN_VECTOR,
+          flags: SINGLE_OBJECT_FLAGS,
+          maxObjects: 1,
+          maxBytes: this.#o.bytesPerCall,
+          extendedOp: EXOP_REPL_OBJ,
+          partialAttributeSet: this.#attributes,
+        });
+      } catch (err) {
+        // Deleted (and expunged) since the delta reply named it: a full scan settles what it was.
+        if (!(err instanceof DrsError && OBJECT_GONE.has(err.win32))) throw err;
+        this.#o.onNotice?.(`${this.#o.url}: ${object.name.dn} changed and is gone (${err.message}); passed over`);
+        continue;
+      }
       // Deleted since the delta reply named it: nothing to read.
       const found = reply.objects.find((r) => r.name.guid.equals(object.name.guid));
       if (found !== undefined) whole.push({ object: found, oidOf: reply.oidOf });

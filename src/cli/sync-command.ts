@@ -11,7 +11,7 @@ import { formatSummary } from './format-summary.ts';
 export function syncOptions<T>(y: Argv<T>) {
   return engineOptions(y)
     .option('full', { type: 'boolean', describe: 'force a full password sync of every user in scope' })
-    .option('delta', { type: 'boolean', describe: 'only what changed since the last cycle (LDAP sources; needs an earlier cycle with the same scope)' })
+    .option('delta', { type: 'boolean', describe: 'only what changed since the last cycle (LDAP and ad:// sources; needs an earlier cycle with the same scope)' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'read and filter, report what would be synced; hash, write and record nothing' })
     .conflicts('full', 'delta');
 }

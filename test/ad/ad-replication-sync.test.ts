@@ -60,7 +60,8 @@ describe('Active Directory by replication (MS-DRSR) from a real Samba DC', { tim
 
     const changed = inScope[3]!;
     const newPassword = 'Repl1cated-Change!';
-    await dc.setPassword(changed.sam, newPassword);
+    // As an administrator would: samba-tool against the running DC.
+    await dc.sambaTool(['user', 'setpassword', changed.sam, `--newpassword=${newPassword}`, ...dc.adminArgs]);
     const delta = await runCli(args(dir), { env });
     assert.equal(delta.code, 0, delta.stderr);
     const d = (JSON.parse(delta.stdout) as Summary).counts;
@@ -78,6 +79,16 @@ describe('Active Directory by replication (MS-DRSR) from a real Samba DC', { tim
     assert.equal(disabling.code, 0, disabling.stderr);
     assert.equal((JSON.parse(disabling.stdout) as Summary).counts.disabledAtTarget, 1);
     assert.deepEqual(await signIn(tenant, disabled.upn, disabled.password), { ok: false, reason: 'disabled' });
+
+    // A deleted user replicates as a tombstone: passed over by the delta (the next full scan disables it at the target).
+    await dc.sambaTool(['user', 'delete', inScope[11]!.sam, ...dc.adminArgs]);
+    const deleting = await runCli(args(dir), { env });
+    assert.equal(deleting.code, 0, deleting.stderr);
+    assert.equal((JSON.parse(deleting.stdout) as Summary).counts.hashed, 0);
+    const rescan = await runCli([...args(dir), '--full'], { env });
+    assert.equal(rescan.code, 2, rescan.stderr);
+    assert.deepEqual(await signIn(tenant, inScope[11]!.upn, inScope[11]!.password), { ok: false, reason: 'disabled' });
+    assert.equal((await signIn(tenant, inScope[12]!.upn, inScope[12]!.password)).ok, true);
   });
 
   it('names a refused password, and an account without the replication rights', async () => {
