@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -13,6 +12,7 @@ import {
   startSambaDc,
 } from '../support/samba-dc.ts';
 import type { SambaDc } from '../support/samba-dc.ts';
+import { canConnect } from '../support/can-connect.ts';
 
 // A real Samba AD DC (test/support/samba-dc.ts): one per machine, so these tests may wait for
 // another process's DC to stop.
@@ -72,19 +72,6 @@ function listeners(port: number): string[] {
   return found;
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-}
 
 describe('Samba AD DC harness', { skip: unavailable ?? false }, () => {
   let dc: SambaDc;

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'ldapts';
+import { canConnect as canConnectTo } from './can-connect.ts';
 import type { HeldLock } from './samba-dc-lock.ts';
 import { ADMIN_DN, SAMBA_HOST } from './samba-domain.ts';
 import { dcProcesses, killDc, killQuietly, STOP_TIMEOUT_MS } from './samba-proc.ts';
@@ -21,17 +21,7 @@ const START_TIMEOUT_MS = 30_000;
 export const READY_PORTS = [88, 135, 389, 445, 636, 3268] as const;
 
 export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: SAMBA_HOST, port });
-    socket.setTimeout(1000);
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
+  return canConnectTo(port, SAMBA_HOST);
 }
 
 // Exit hook: a DC still running when the test process exits is killed (the holder removes its dir).

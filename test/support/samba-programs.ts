@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findProgram } from './find-program.ts';
 
 /**
  * The programs the Samba DC harness runs (samba, samba-tool, ldbadd, ldbsearch, flock, tar, openssl,
@@ -11,18 +11,7 @@ import { delimiter, join } from 'node:path';
 const COMMAND_TIMEOUT_MS = 30 * 60_000;
 
 export function program(name: string): string | undefined {
-  const dirs = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', ...(process.env['PATH'] ?? '').split(delimiter)];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findProgram(name, ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']);
 }
 
 export function requiredProgram(name: string): string {

@@ -1,13 +1,15 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { canConnect } from './can-connect.ts';
+import { findProgram } from './find-program.ts';
 import { generateFixture } from '../../src/fixture/generate-fixture.ts';
 
 /**
@@ -99,18 +101,7 @@ const STDERR_KEEP = 16 * 1024;
 
 /** The path of an OpenLDAP program (slapd, slapadd…): /usr/sbin first (Debian), then the PATH. */
 export function ldapProgram(name: string): string | undefined {
-  const dirs = ['/usr/sbin', '/usr/local/sbin', '/usr/local/libexec', ...(process.env['PATH'] ?? '').split(delimiter)];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findProgram(name, ['/usr/sbin', '/usr/local/sbin', '/usr/local/libexec']);
 }
 
 
@@ -391,19 +382,6 @@ function freePort(): Promise<number> {
   });
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-}
 
 /** One slapd server (its config and ports), started and stopped any number of times. */
 class SlapdProcess {
