@@ -4,7 +4,7 @@ import type { AttributeMapping } from '../source/attribute-mapping.ts';
 import { requestedAttributes } from '../source/attribute-mapping.ts';
 import type { SourceItem, UserSource } from '../source/directory-user.ts';
 import type { RetryPolicy } from '../util/retry-policy.ts';
-import { waitBeforeRetry } from '../util/retry-policy.ts';
+import { waitBeforeRetryUnlessStopped } from '../util/retry-policy.ts';
 import { openDcSession } from './dc-session.ts';
 import type { DcSession } from './dc-session.ts';
 import { ALWAYS_REPLICATED, ATTRIBUTE_BY_NAME } from './replicated-attributes.ts';
@@ -151,12 +151,7 @@ export class AdSource implements UserSource {
         const code = (err as FatalError).code;
         publish('retry', { component: 'source', name: o.name, code });
         o.onNotice?.(`${o.url}: ${(err as Error).message} [${code}]; reconnecting (attempt ${retry} of ${o.retry.maxRetries}) and replicating again from the last chunk`);
-        try {
-          await waitBeforeRetry(o.retry, retry, o.signal);
-        } catch (waitErr) {
-          if (o.signal?.aborted === true) return;
-          throw waitErr;
-        }
+        if (!(await waitBeforeRetryUnlessStopped(o.retry, retry, o.signal))) return;
       } finally {
         await session?.close();
       }

@@ -5,7 +5,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { FatalError } from '../errors.ts';
 import { publish } from '../observe/engine-events.ts';
 import { readAhead } from '../util/read-ahead.ts';
-import { DEFAULT_RETRY, waitBeforeRetry } from '../util/retry-policy.ts';
+import { DEFAULT_RETRY, waitBeforeRetryUnlessStopped } from '../util/retry-policy.ts';
 import type { RetryPolicy } from '../util/retry-policy.ts';
 import { binaryAttributes, ntHashAttribute, requestedAttributes } from './attribute-mapping.ts';
 import type { AttributeMapping } from './attribute-mapping.ts';
@@ -153,13 +153,8 @@ export class LdapSource implements UserSource {
         publish('retry', { component: 'source', name: o.name, code: error.code });
         this.#reconnects++;
         o.onNotice?.(`${error.message} [${error.code}]; reconnecting (attempt ${retry} of ${o.retry.maxRetries}) and paging ${baseDn} again`);
-        try {
-          await waitBeforeRetry(o.retry, retry, o.signal);
-        } catch (waitErr) {
-          // Aborted while waiting to reconnect: stop reading, as above.
-          if (o.signal?.aborted === true) return;
-          throw waitErr;
-        }
+        // Aborted while waiting to reconnect: stop reading, as above.
+        if (!(await waitBeforeRetryUnlessStopped(o.retry, retry, o.signal))) return;
       } finally {
         await client.unbind().catch(() => undefined);
       }

@@ -23,3 +23,14 @@ export function retryDelay(policy: RetryPolicy, retry: number, random: () => num
 export async function waitBeforeRetry(policy: RetryPolicy, retry: number, signal?: AbortSignal): Promise<void> {
   await sleep(retryDelay(policy, retry), undefined, signal === undefined ? {} : { signal });
 }
+
+/** Waits before retry `retry`; false when the signal ended the wait (stopping: the caller returns quietly). */
+export async function waitBeforeRetryUnlessStopped(policy: RetryPolicy, retry: number, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await waitBeforeRetry(policy, retry, signal);
+    return true;
+  } catch (err) {
+    if (signal?.aborted === true) return false;
+    throw err;
+  }
+}
