@@ -58,21 +58,66 @@ export function isTombstone(object: ReplicatedObject): boolean {
 }
 
 /**
+ * The entry's attributes, with the secret decrypted only when the mapping reads it: after it has
+ * decided that the object is a user with an anchor and a sign-in name. A computer's NT hash, or
+ * krbtgt's (no sign-in name), is never decrypted at all. A secret that does not decrypt reads as
+ * absent, and `error` says why.
+ */
+class AttributesWithSecret extends Map<string, AttributeValue[]> {
+  #secretName: string | undefined;
+  #decrypt: (() => Uint8Array) | undefined;
+  #plain: Buffer | undefined;
+  error: UserDataError | undefined;
+
+  withSecret(name: string, decrypt: () => Uint8Array): void {
+    this.#secretName = name;
+    this.#decrypt = decrypt;
+  }
+
+  override get(key: string): AttributeValue[] | undefined {
+    const decrypt = this.#decrypt;
+    if (key === this.#secretName && decrypt !== undefined) {
+      this.#decrypt = undefined;
+      try {
+        const plain = decrypt();
+        // A view, not a copy: `wipe` must reach the only plaintext there is.
+        this.#plain = Buffer.from(plain.buffer, plain.byteOffset, plain.length);
+        super.set(key, [this.#plain]);
+      } catch (err) {
+        if (!(err instanceof UserDataError)) throw err;
+        this.error = err;
+      }
+    }
+    return super.get(key);
+  }
+
+  /** Zeroes the decrypted hash, once the mapping has copied it out. */
+  wipe(): void {
+    this.#plain?.fill(0);
+  }
+}
+
+/**
  * A replicated object as the engine's user record, through the same mapping (and the same checks,
  * disabled and must-change rules) as an LDAP entry: undefined when it is not a user. The secret is
- * decrypted here, with the RID from the object's SID; a secret that does not decrypt is that user's
- * named error (DRS_SECRET_*), never the run's.
+ * decrypted when the mapping reads it, with the RID from the object's SID; a secret that does not
+ * decrypt is that user's named error (DRS_SECRET_*), never the run's.
  */
 export function replicatedItem(object: ReplicatedObject, ctx: ReplicatedEntryContext): SourceItem | undefined {
-  const attributes = new Map<string, AttributeValue[]>();
-  let secretError: UserDataError | undefined;
-  let secret: Buffer | undefined;
+  const attributes = new AttributesWithSecret();
   try {
     for (const [oid, values] of object.attributes) {
       const attribute = ATTRIBUTE_BY_OID.get(oid);
       if (attribute === undefined) continue;
       if (attribute.syntax === 'secret') {
-        secret = values[0];
+        const secret = values[0];
+        if (secret !== undefined) {
+          attributes.withSecret(attribute.name, () => {
+            const sid = object.name.sid.length > 0 ? object.name.sid : attributes.get('objectsid')?.[0];
+            if (!(sid instanceof Buffer)) throw new UserDataError('DRS_SECRET_FORMAT', 'the object has a password secret but no SID to take its RID from');
+            return ntHashFromReplicatedUnicodePwd(ctx.sessionKey, secret, ridOfSid(sid));
+          });
+        }
         continue;
       }
       attributes.set(attribute.name, values.map((v) => textOf(attribute, v, ctx.oidOf)));
@@ -83,20 +128,11 @@ export function replicatedItem(object: ReplicatedObject, ctx: ReplicatedEntryCon
   }
   // The DSNAME always carries the GUID; the attribute may be left out of a change.
   if (!attributes.has('objectguid') && object.name.guid.length === 16) attributes.set('objectguid', [object.name.guid]);
-  if (secret !== undefined) {
-    try {
-      const sid = object.name.sid.length > 0 ? object.name.sid : attributes.get('objectsid')?.[0];
-      if (!(sid instanceof Buffer)) throw new UserDataError('DRS_SECRET_FORMAT', 'the object has a password secret but no SID to take its RID from');
-      attributes.set('unicodepwd', [Buffer.from(ntHashFromReplicatedUnicodePwd(ctx.sessionKey, secret, ridOfSid(sid)))]);
-    } catch (err) {
-      if (!(err instanceof UserDataError)) throw err;
-      secretError = err;
-    }
-  }
   const entry: DirectoryEntry = { dn: object.name.dn, origin: ctx.origin, attributes };
   const item = mapEntry(entry, ctx.mapping, ctx.source);
   // mapEntry copied the hash out of the entry; the entry's copy goes now.
-  for (const value of attributes.get('unicodepwd') ?? []) if (value instanceof Buffer) value.fill(0);
+  attributes.wipe();
+  const secretError = attributes.error;
   if (item === undefined || secretError === undefined) return item;
   if (item.kind === 'user') item.user.ntHash.fill(0);
   return invalid(object, ctx, secretError, item.kind === 'user' ? item.user : item.invalid);

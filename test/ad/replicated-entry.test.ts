@@ -87,6 +87,18 @@ describe('a replicated object as the engine user', () => {
     assert.equal(none?.kind === 'invalid' && none.invalid.error.code, 'MISSING_NT_HASH');
   });
 
+  it('decrypts a secret only for a user the mapping takes: not for a computer, nor for an account without a sign-in name', async () => {
+    // A secret that cannot decrypt: an attempt would make the item a DRS_SECRET_* error.
+    const garbage = Buffer.alloc(36, 7);
+    assert.equal(replicatedItem(await user({ classes: [0x10000, 0x10006, 0x10007, 0x50009, 0x3001e], secret: garbage }), ctx), undefined);
+    const noUpn = await user({ secret: garbage });
+    (noUpn.attributes as Map<string, Buffer[]>).delete(oid('userprincipalname'));
+    const item = replicatedItem(noUpn, ctx);
+    assert.equal(item?.kind === 'invalid' && item.invalid.error.code, 'MISSING_USER_PRINCIPAL_NAME');
+    const withUpn = replicatedItem(await user({ secret: garbage }), ctx);
+    assert.equal(withUpn?.kind === 'invalid' && withUpn.invalid.error.code, 'DRS_SECRET_CRC_MISMATCH');
+  });
+
   it('tells tombstones apart', async () => {
     assert.equal(isTombstone(await user({ deleted: true })), true);
     assert.equal(isTombstone(await user()), false);
