@@ -104,8 +104,9 @@ export class AdSource implements UserSource {
   async *[Symbol.asyncIterator](): AsyncIterator<SourceItem> {
     const o = this.#o;
     const delta = o.startCursor !== undefined;
-    // Where the chunk being read began: a reconnect replicates again from there. The pipeline passes
-    // over users it already has from the part of the chunk read before the loss.
+    // Where the chunk being read began: a reconnect asks again from there. (Samba keeps a cycle's
+    // state per connection, so on a new one it replicates the cycle from its start.) Either way the
+    // pipeline passes over the users it already has, at the cost of a read, not a hash.
     let from: UsnVector = o.startCursor?.from ?? ZERO_USN_VECTOR;
     const upToDate: readonly UpToDateCursor[] = o.startCursor?.upToDate ?? [];
     // All zero: "whichever you are" (the first call of a full sync sends USN 0 anyway).
