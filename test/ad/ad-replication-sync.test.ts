@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { ntHash } from '../../src/phs/nt-hash.ts';
 import { signIn } from '../../src/tenant/sign-in.ts';
 import { TenantStore } from '../../src/tenant/tenant-store.ts';
-import { runCli } from '../support/run-cli.ts';
+import { runCli, startCli } from '../support/run-cli.ts';
 import { sambaUnavailableReason, startSambaDc } from '../support/samba-dc.ts';
 import type { SambaDc } from '../support/samba-dc.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -89,6 +90,35 @@ describe('Active Directory by replication (MS-DRSR) from a real Samba DC', { tim
     assert.equal(rescan.code, 2, rescan.stderr);
     assert.deepEqual(await signIn(tenant, inScope[11]!.upn, inScope[11]!.password), { ok: false, reason: 'disabled' });
     assert.equal((await signIn(tenant, inScope[12]!.upn, inScope[12]!.password)).ok, true);
+  });
+
+  it('as a daemon (phsync run): a full cycle, then delta cycles that carry a password change to the tenant', async () => {
+    using dir = tempDir();
+    const env = { ...process.env, PHSYNC_BIND_PASSWORD: dc.syncPassword };
+    const daemon = startCli(['run', '--interval', '2s', ...args(dir).slice(1).filter((a) => a !== '--json')], { env });
+    try {
+      const user = dc.users.find((u) => u.disabled !== true && u.mustChange !== true && u.sam.endsWith('21'))!;
+      for (;;) {
+        assert.equal(daemon.child.exitCode, null, 'the daemon keeps running');
+        using tenant = TenantStore.open(dir.file('tenant.db'));
+        if ((await signIn(tenant, user.upn, user.password)).ok) break;
+        await sleep(100);
+      }
+      const newPassword = 'Daemon-Replicated-1!';
+      await dc.sambaTool(['user', 'setpassword', user.sam, `--newpassword=${newPassword}`, ...dc.adminArgs]);
+      const changedAt = Date.now();
+      for (;;) {
+        using tenant = TenantStore.open(dir.file('tenant.db'));
+        if ((await signIn(tenant, user.upn, newPassword)).ok) break;
+        assert.ok(Date.now() - changedAt < 20_000, 'the change reached the tenant within a few intervals');
+        await sleep(100);
+      }
+    } finally {
+      daemon.child.kill('SIGTERM');
+      const ended = await daemon.done;
+      assert.equal(ended.code, 0, ended.stderr);
+      assert.match(ended.stderr, /delta \(changes since the last cycle\): succeeded, scanned 1, synced 1/);
+    }
   });
 
   it('names a refused password, and an account without the replication rights', async () => {
