@@ -23,4 +23,9 @@ const stopEarly = (signal) => {
 };
 process.on('SIGINT', stopEarly);
 process.on('SIGTERM', stopEarly);
-await import('../src/cli/main.ts');
+// Before the first TypeScript module loads (see compile-cache.js); imported only now, after the
+// version check, since an old Node could not even link it.
+const { enableCompileCache } = await import('./compile-cache.js');
+enableCompileCache();
+const { main } = await import('../src/cli/main.ts');
+await main(process.argv);
