@@ -161,6 +161,13 @@ export class StateStore implements Disposable {
   readonly #mergeAcks: () => number;
   #deferAcks = false;
   #appendedHere = false;
+  /**
+   * Whether `synced` holds no row for a (target, source) pair, as last looked up; forgotten whenever a
+   * row is added (a disable only updates rows, so cannot end emptiness).
+   */
+  readonly #holdsNone = new Map<string, boolean>();
+  /** The running run's source, when it had no status rows as the run began (see ackBatch). */
+  #noStatusesBeforeRun: string | undefined;
   /** Rows in the acknowledgement log (leftovers of a killed run included). */
   #pendingAcks: number;
 
@@ -200,10 +207,19 @@ export class StateStore implements Disposable {
     });
 
     const selectSynced = db.prepare<[string, string, string], { fingerprint: Buffer; upn: string; force_change: number; disabled: number }>('SELECT fingerprint, upn, force_change, disabled FROM synced WHERE target = ? AND source = ? AND anchor = ?');
+    const holdsAny = db.prepare<[string, string], number>('SELECT 1 FROM synced WHERE target = ? AND source = ? LIMIT 1').pluck();
     // One read transaction per window: a statement outside a transaction pays for starting its own
     // (a few µs of locking each), which at millions of users is much of the engine's own cost.
     this.#screen = db.transaction((target: string, users: readonly UserKey[]): (SyncedUser | undefined)[] =>
       users.map(({ source, anchor }) => {
+        // A first sync into a target (the bulk one, of millions) would look up every user in vain.
+        const pair = `${target}\n${source}`;
+        let empty = this.#holdsNone.get(pair);
+        if (empty === undefined) {
+          empty = holdsAny.get(target, source) === undefined;
+          this.#holdsNone.set(pair, empty);
+        }
+        if (empty) return undefined;
         const row = selectSynced.get(target, source, anchor);
         return row === undefined ? undefined : { fingerprint: row.fingerprint, userPrincipalName: row.upn, forceChange: row.force_change === 1, disabled: row.disabled === 1 };
       }),
@@ -241,9 +257,16 @@ export class StateStore implements Disposable {
         fingerprint = excluded.fingerprint, upn = excluded.upn, force_change = excluded.force_change,
         run_id = excluded.run_id, synced_at = excluded.synced_at, disabled = 0`);
     const clearAcks = db.prepare('DELETE FROM acks');
+    // The history events of the logged acknowledgements (ackBatch leaves them to the merge), as
+    // insertEvent would have written them: a success, at the time it was acknowledged.
+    const logAckEvents = db.prepare(`
+      INSERT INTO user_events (run_id, source, anchor, upn, status, reason, message, at)
+      SELECT run_id, source, anchor, upn, 'success', NULL, NULL, synced_at FROM acks ORDER BY rowid`);
     this.#mergeAcks = db.transaction((): number => {
+      logAckEvents.run();
       const merged = mergeAcks.run().changes;
       clearAcks.run();
+      this.#holdsNone.clear();
       return merged;
     });
     this.#pendingAcks = db.prepare<[], number>('SELECT count(*) FROM acks').pluck().get() ?? 0;
@@ -275,10 +298,16 @@ export class StateStore implements Disposable {
             appendAck.run(target, source, anchor, fingerprint, upn, forceChange, runId, now);
             this.#pendingAcks++;
             this.#appendedHere = true;
+            // Its history event is written by the merge, all of them in one statement. A status row
+            // it must clear can only be older than this run (a run gives each user one outcome), so
+            // none when the source had none as the run began: the bulk first sync then writes one row
+            // per user here, not three.
+            if (source !== this.#noStatusesBeforeRun) clearStatus.run(source, anchor);
           } else {
             upsertSynced.run(target, source, anchor, fingerprint, upn, forceChange, runId, now);
+            this.#holdsNone.clear();
+            statuses.push({ source, anchor, userPrincipalName: upn, status: 'success' });
           }
-          statuses.push({ source, anchor, userPrincipalName: upn, status: 'success' });
         } else if (result.status === 'stale') {
           statuses.push({ source, anchor, userPrincipalName: upn, status: 'skipped', reason: 'target-newer' });
         } else {
@@ -322,6 +351,9 @@ export class StateStore implements Disposable {
       this.mergeAcks();
       this.pruneHistory(this.#historyRetentionMs);
       this.#db.prepare(`UPDATE runs SET status = 'aborted' WHERE status = 'running'`).run();
+      // After the merge above, which may clear rows; before this run writes any.
+      const anyStatus = this.#db.prepare<[string], number>('SELECT 1 FROM users WHERE source = ? LIMIT 1').pluck().get(source);
+      this.#noStatusesBeforeRun = anyStatus === undefined ? source : undefined;
       const info = this.#db.prepare(`INSERT INTO runs (kind, source, target, started_at, status) VALUES (?, ?, ?, ?, 'running')`).run(kind, source, target, Date.now());
       this.#runId = Number(info.lastInsertRowid);
       return this.#runId;

@@ -61,7 +61,7 @@ describe('state store', () => {
     store.recordBatch(run, 't', 'b1', [first, pending(store, 'b', 2)]);
     store.ackBatch('b1', 't', run, [{ status: 'applied' }, { status: 'applied' }]);
     assert.deepEqual(store.screen('t', [{ source: 's', anchor: 'a' }]), [undefined], 'not merged yet');
-    assert.deepEqual(store.userHistory({ user: 'a' })[0]?.events.map((e) => e.status), ['success'], 'the history is written at once');
+    assert.deepEqual(store.userHistory({ user: 'a' })[0]?.events ?? [], [], 'the history event is written by the merge');
     // The same user acknowledged again in the log (a new password): the later one is kept.
     const second = { ...pending(store, 'a', 9), userPrincipalName: 'a.new@example.com' };
     store.recordBatch(run, 't', 'b2', [second]);
@@ -71,6 +71,8 @@ describe('state store', () => {
     assert.deepEqual(a, { fingerprint: second.fingerprint, userPrincipalName: 'a.new@example.com', forceChange: false, disabled: false });
     assert.equal(b?.userPrincipalName, 'b@example.com');
     assert.equal(store.mergeAcks(), 0, 'the log is empty after a merge');
+    const events = store.userHistory({ user: 'a' })[0]?.events ?? [];
+    assert.deepEqual(events.map((e) => [e.status, e.runId]), [['success', run], ['success', run]], 'one success event per acknowledgement, after the merge');
 
     // Killed with acknowledgements in the log (no close, no finishRun): the next engine's run merges them.
     store.recordBatch(run, 't', 'b3', [pending(store, 'c', 3)]);
@@ -82,6 +84,39 @@ describe('state store', () => {
     next.beginRun('delta', 's', 't');
     assert.equal(next.screen('t', [{ source: 's', anchor: 'c' }])[0]?.userPrincipalName, 'c@example.com');
     store.close();
+  });
+
+  it('clears, with a logged acknowledgement, a status an earlier run left, and with none to clear writes only the log', () => {
+    using dir = tempDir();
+    using store = StateStore.open(dir.file('state.db'));
+    // Run 1: x is skipped (a stored status); y fails.
+    const first = store.beginRun('full', 's', 't');
+    store.recordStatus({ source: 's', anchor: 'x', userPrincipalName: 'x@example.com', status: 'skipped', reason: 'disabled' });
+    store.recordStatus({ source: 's', anchor: 'y', userPrincipalName: 'y@example.com', status: 'error', reason: 'MISSING_NT_HASH', message: 'no hash' });
+    store.finishRun(first, 'partial', {});
+    assert.equal(store.userStatus('s', 'x')?.status, 'skipped');
+    // Run 2: both synced, acknowledgements logged: the old statuses go, in the same transaction.
+    const second = store.beginRun('full', 's', 't');
+    store.deferAcks(true);
+    store.recordBatch(second, 't', 'b1', [pending(store, 'x', 1), pending(store, 'y', 2)]);
+    store.ackBatch('b1', 't', second, [{ status: 'applied' }, { status: 'applied' }]);
+    store.deferAcks(false);
+    store.finishRun(second, 'succeeded', {});
+    for (const anchor of ['x', 'y']) {
+      assert.equal(store.userStatus('s', anchor)?.status, 'success', anchor);
+      assert.deepEqual(store.userHistory({ user: anchor })[0]?.events.map((e) => [e.runId, e.status]), [[second, 'success'], [first, anchor === 'x' ? 'skipped' : 'error']], anchor);
+    }
+    // Another source, with no statuses when its run began: a success there is logged the same way.
+    const third = store.beginRun('full', 'other', 't');
+    store.deferAcks(true);
+    store.recordBatch(third, 't', 'b2', [{ ...pending(store, 'z', 3), source: 'other' }]);
+    store.ackBatch('b2', 't', third, [{ status: 'applied' }]);
+    store.recordStatus({ source: 'other', anchor: 'w', userPrincipalName: 'w@example.com', status: 'skipped', reason: 'disabled' });
+    store.deferAcks(false);
+    store.finishRun(third, 'succeeded', {});
+    assert.equal(store.userStatus('other', 'z')?.status, 'success');
+    assert.equal(store.userStatus('other', 'w')?.status, 'skipped');
+    assert.deepEqual(store.userHistory({ user: 'z', source: 'other' })[0]?.events.map((e) => e.status), ['success']);
   });
 
   it('acknowledges from the engine\'s own copy of the members exactly as from the record, and only a recorded batch', () => {
