@@ -13,6 +13,11 @@ export interface NativeAddon {
   readonly shaNi: boolean;
   /** Synchronous; throws TypeError/RangeError on bad arguments. */
   hashBatch(input: Uint8Array, salts: Uint8Array, count: number, iterations: number, out: Uint8Array): void;
+  /**
+   * out[16i, 16i+16) = HMAC-SHA256(key, messages[16i, 16i+16)) truncated to 16 bytes (key ≤ 64
+   * bytes): the state store's fingerprints. Absent from an addon built before it existed.
+   */
+  hmacBatch?(key: Uint8Array, messages: Uint8Array, count: number, out: Uint8Array): void;
 }
 
 export interface NativeKernelOptions {

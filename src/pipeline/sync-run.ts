@@ -219,6 +219,9 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
     const users = window;
     window = [];
     const screened = state.screen(target.id, users);
+    // At once for the window (one native call; see fingerprint-key.ts), including the few users the
+    // loop then skips.
+    const fingerprints = state.fingerprint.many(users.map((u) => u.ntHash));
     for (const [i, user] of users.entries()) {
       const synced = screened[i];
       const sighting = seen.add(user.source, user.anchor, user.dn);
@@ -251,7 +254,7 @@ export async function runSync(options: SyncRunOptions): Promise<SyncSummary> {
         skip(user, reason);
         continue;
       }
-      const fingerprint = state.fingerprint(user.ntHash);
+      const fingerprint = fingerprints[i]!;
       if (synced !== undefined && !synced.disabled && synced.fingerprint.equals(fingerprint) && synced.userPrincipalName === user.userPrincipalName && synced.forceChange === user.mustChangePassword) {
         user.ntHash.fill(0);
         skip(user, 'unchanged');

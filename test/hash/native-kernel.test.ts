@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
+import { createHmac, randomFillSync } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -220,5 +220,47 @@ describe('native kernel', () => {
     // Buffers (Uint8Array subclasses) are fine, and count 0 touches nothing.
     assert.doesNotThrow(call(Buffer.alloc(0), Buffer.alloc(0), 0, 1000, Buffer.alloc(0)));
     assert.doesNotThrow(call(Buffer.from(input), Buffer.from(salts), 2, 2, Buffer.from(out)));
+  });
+
+  it('computes HMAC-SHA256 of 16-byte messages, truncated to 16 bytes, as node:crypto does: every key length, groups and tails', (t) => {
+    if (!needsSha(t)) return;
+    const hmacBatch = addon.hmacBatch!.bind(addon);
+    for (const keyLength of [0, 1, 16, 32, 63, 64]) {
+      for (const count of [0, 1, 2, 3, 4, 5, 7, 8, 9, 256, 1001]) {
+        const key = randomFillSync(new Uint8Array(keyLength));
+        const messages = randomFillSync(framed(count * 16, 3));
+        const out = framed(count * 16, 5);
+        hmacBatch(key, messages, count, out);
+        assertFrameIntact(out);
+        for (let i = 0; i < count; i++) {
+          const expected = createHmac('sha256', key).update(messages.subarray(16 * i, 16 * i + 16)).digest().subarray(0, 16);
+          assert.deepEqual(Buffer.from(out.subarray(16 * i, 16 * i + 16)), expected, `key ${keyLength} bytes, message ${i} of ${count}`);
+        }
+      }
+    }
+    // The MAC's own known answer: RFC 4231 test case 2's key and message, a 16-byte prefix of the message.
+    const out = new Uint8Array(16);
+    hmacBatch(Buffer.from('Jefe'), Buffer.from('what do ya want '), 1, out);
+    assert.equal(Buffer.from(out).toString('hex'), createHmac('sha256', 'Jefe').update('what do ya want ').digest('hex').slice(0, 32));
+  });
+
+  it('checks the HMAC\'s arguments in C: wrong types throw TypeError, a long key and short buffers RangeError', (t) => {
+    if (!needsSha(t)) return;
+    const call = (...args: unknown[]) => () => (addon.hmacBatch as (...a: unknown[]) => void)(...args);
+    const key = new Uint8Array(32);
+    const messages = new Uint8Array(32);
+    const out = new Uint8Array(32);
+    for (const bad of [new Uint16Array(16), messages.buffer, 'abc', null, undefined, 42]) {
+      assert.throws(call(bad, messages, 2, out), TypeError);
+      assert.throws(call(key, bad, 2, out), TypeError);
+      assert.throws(call(key, messages, 2, bad), TypeError);
+    }
+    assert.throws(call(key, messages, 2), TypeError);
+    assert.throws(call(key, messages, '2', out), TypeError);
+    for (const count of [-1, 1.5, Number.NaN, 3]) assert.throws(call(key, messages, count, out), RangeError, `count ${count}`);
+    assert.throws(call(new Uint8Array(65), messages, 2, out), RangeError);
+    assert.throws(call(key, messages.subarray(1), 2, out), RangeError);
+    assert.throws(call(key, messages, 2, out.subarray(0, 31)), RangeError);
+    assert.doesNotThrow(call(key, Buffer.alloc(0), 0, Buffer.alloc(0)));
   });
 });

@@ -5,6 +5,10 @@
  *     For user i in [0, count): out[32i, 32i+32) = PBKDF2-HMAC-SHA256(key = input[64i, 64i+64),
  *     salt = salts[10i, 10i+10), iterations, 32 bytes). Synchronous; throws TypeError / RangeError on
  *     bad arguments and an Error with code KERNEL_UNAVAILABLE when the CPU has no SHA extensions.
+ *   hmacBatch(key: Uint8Array, messages: Uint8Array, count: number, out: Uint8Array): void
+ *     For message i in [0, count): out[16i, 16i+16) = the first 16 bytes of HMAC-SHA256(key,
+ *     messages[16i, 16i+16)), key at most 64 bytes. The state store's NT hash fingerprints, a window of
+ *     users per call (node:crypto's createHmac costs ~3.5 µs a user, this two compressions).
  *   shaNi: boolean
  *     Whether this CPU has SHA-NI, SSSE3 and SSE4.1 (CPUID leaves 1 and 7), i.e. whether hashBatch works.
  *
@@ -196,6 +200,53 @@ SHA_INLINE void hash_group(const int n, const uint8_t *key, const uint8_t *salt,
   wipe_memset(w, 0, sizeof w);
 }
 
+/*
+ * HMAC-SHA256 of n 16-byte messages under one key whose pad states are given: the inner block is
+ * the message, 0x80, zeros and the bit length of (64 + 16) bytes; the outer, the inner digest as in
+ * digest_block. Writes the first 16 bytes of each MAC.
+ */
+SHA_INLINE void hmac16_group(const int n, const state_t *ipad, const state_t *opad, const uint8_t *messages, uint8_t *out) {
+  state_t pads[LANES], u[LANES];
+  __m128i w[LANES][4];
+  for (int l = 0; l < n; l++) {
+    pads[l] = *ipad;
+    w[l][0] = bswap32x4(_mm_loadu_si128((const __m128i *)(messages + 16 * l)));
+    w[l][1] = _mm_set_epi32(0, 0, 0, (int)0x80000000);
+    w[l][2] = _mm_setzero_si128();
+    w[l][3] = _mm_set_epi32((64 + 16) * 8, 0, 0, 0);
+  }
+  compress(n, u, pads, w);
+  for (int l = 0; l < n; l++) {
+    digest_block(w[l], u[l]);
+    pads[l] = *opad;
+  }
+  compress(n, u, pads, w);
+  for (int l = 0; l < n; l++) _mm_storeu_si128((__m128i *)(out + 16 * l), bswap32x4(words_abcd(u[l])));
+  wipe_memset(u, 0, sizeof u);
+  wipe_memset(w, 0, sizeof w);
+  wipe_memset(pads, 0, sizeof pads);
+}
+
+static SHA_TARGET __attribute__((noinline)) void hmac_batch_sha(const uint8_t *key, size_t key_length, const uint8_t *messages, size_t count, uint8_t *out) {
+  state_t iv, ipad, opad;
+  __m128i w[1][4];
+  uint8_t block[64] = {0};
+  memcpy(block, key, key_length);
+  iv.abef = _mm_set_epi32(0x6a09e667, (int)0xbb67ae85, 0x510e527f, (int)0x9b05688c);
+  iv.cdgh = _mm_set_epi32(0x3c6ef372, (int)0xa54ff53a, 0x1f83d9ab, 0x5be0cd19);
+  for (int i = 0; i < 4; i++) w[0][i] = _mm_xor_si128(bswap32x4(_mm_loadu_si128((const __m128i *)(block + 16 * i))), _mm_set1_epi32(0x36363636));
+  compress(1, &ipad, &iv, w);
+  for (int i = 0; i < 4; i++) w[0][i] = _mm_xor_si128(bswap32x4(_mm_loadu_si128((const __m128i *)(block + 16 * i))), _mm_set1_epi32(0x5c5c5c5c));
+  compress(1, &opad, &iv, w);
+  size_t i = 0;
+  for (; count - i >= LANES; i += LANES) hmac16_group(LANES, &ipad, &opad, messages + 16 * i, out + 16 * i);
+  for (; i < count; i++) hmac16_group(1, &ipad, &opad, messages + 16 * i, out + 16 * i);
+  wipe_memset(block, 0, sizeof block);
+  wipe_memset(w, 0, sizeof w);
+  wipe_memset(&ipad, 0, sizeof ipad);
+  wipe_memset(&opad, 0, sizeof opad);
+}
+
 /* Non-inlined so that the register allocator sees one instance at a time. */
 static SHA_TARGET __attribute__((noinline)) void hash_lanes4(const uint8_t *k, const uint8_t *s, uint32_t it, uint8_t *o) { hash_group(4, k, s, it, o); }
 static SHA_TARGET __attribute__((noinline)) void hash_lanes3(const uint8_t *k, const uint8_t *s, uint32_t it, uint8_t *o) { hash_group(3, k, s, it, o); }
@@ -271,6 +322,42 @@ static napi_value hash_batch(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value hmac_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  void *has_sha = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &has_sha) != napi_ok) return NULL;
+  if (!has_sha) {
+    napi_throw_error(env, "KERNEL_UNAVAILABLE", "the native HMAC cannot run: this CPU has no SHA extensions");
+    return NULL;
+  }
+  if (argc < 4) return throw_type_error(env, "hmacBatch(key, messages, count, out) takes 4 arguments");
+  uint8_t *key = NULL, *messages = NULL, *out = NULL;
+  size_t key_length = 0, messages_length = 0, out_length = 0;
+  double count = 0;
+  if (!get_bytes(env, argv[0], &key, &key_length)) return throw_type_error(env, "key must be a Uint8Array");
+  if (!get_bytes(env, argv[1], &messages, &messages_length)) return throw_type_error(env, "messages must be a Uint8Array");
+  if (!get_bytes(env, argv[3], &out, &out_length)) return throw_type_error(env, "out must be a Uint8Array");
+  if (key_length > 64) return throw_range_error(env, "key must be at most 64 bytes");
+  switch (get_integer(env, argv[2], 0, 9007199254740991.0, &count)) {
+    case -1: return throw_type_error(env, "count must be a number");
+    case 0: return throw_range_error(env, "count must be a non-negative integer");
+  }
+  if (count > (double)(messages_length / 16)) return throw_range_error(env, "messages is shorter than count * 16 bytes");
+  if (count > (double)(out_length / 16)) return throw_range_error(env, "out is shorter than count * 16 bytes");
+#ifdef HAVE_SHA_PATH
+  if (count > 0) {
+    hmac_batch_sha(key, key_length, messages, (size_t)count, out);
+    burn_stack();
+  }
+#else
+  (void)key;
+  (void)messages;
+  (void)out;
+#endif
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
 #ifdef HAVE_SHA_PATH
   const int has_sha = cpu_has_sha_ni();
@@ -280,9 +367,12 @@ NAPI_MODULE_INIT() {
   napi_value hash_batch_function, sha_ni;
   /* The CPU check rides along as the function's data: no global state, nothing shared between threads. */
   if (napi_create_function(env, "hashBatch", NAPI_AUTO_LENGTH, hash_batch, (void *)(uintptr_t)(has_sha != 0), &hash_batch_function) != napi_ok) return NULL;
+  napi_value hmac_batch_function;
+  if (napi_create_function(env, "hmacBatch", NAPI_AUTO_LENGTH, hmac_batch, (void *)(uintptr_t)(has_sha != 0), &hmac_batch_function) != napi_ok) return NULL;
   if (napi_get_boolean(env, has_sha != 0, &sha_ni) != napi_ok) return NULL;
   const napi_property_descriptor properties[] = {
       {"hashBatch", NULL, NULL, NULL, NULL, hash_batch_function, napi_enumerable, NULL},
+      {"hmacBatch", NULL, NULL, NULL, NULL, hmac_batch_function, napi_enumerable, NULL},
       {"shaNi", NULL, NULL, NULL, NULL, sha_ni, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
