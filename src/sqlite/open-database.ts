@@ -11,7 +11,7 @@ export type SqliteDatabase = Database.Database;
  * lost that way are re-derived on resume), a busy timeout, and a named fatal error instead of a raw
  * SQLITE_* code.
  */
-/** SQLite's page cache per connection, in KiB. */
+/** SQLite's page cache per connection, in KiB, unless the store asks for another size. */
 const CACHE_KIB = 16 * 1024;
 
 /**
@@ -28,7 +28,7 @@ export function createOwnerOnly(path: string): void {
   }
 }
 
-export function openDatabase(path: string, what: string, options: { readonly readonly?: boolean } = {}): SqliteDatabase {
+export function openDatabase(path: string, what: string, options: { readonly readonly?: boolean; readonly cacheKiB?: number } = {}): SqliteDatabase {
   let db: SqliteDatabase | undefined;
   try {
     if (options.readonly !== true && path !== ':memory:') {
@@ -47,7 +47,7 @@ export function openDatabase(path: string, what: string, options: { readonly rea
       // not more: the engine holds two (state, embedded tenant), each fills to its limit in a full
       // sync of a million users, and a miss costs a read from the OS page cache, not the disk
       // (1M-user sync: peak RSS 532 → 403 MiB against 64 MiB caches; native-bench/e2e.bench.ts).
-      db.pragma(`cache_size = -${CACHE_KIB}`);
+      db.pragma(`cache_size = -${options.cacheKiB ?? CACHE_KIB}`);
       // Checkpoint every ~40 MB of WAL instead of 4 MB: random-key upserts dirty the same pages again
       // and again, and a larger checkpoint writes each of them once.
       db.pragma('wal_autocheckpoint = 10000');
@@ -98,6 +98,8 @@ export interface VersionedSchema {
    * transaction with the version bump, so a store is never left half-migrated.
    */
   readonly migrations?: Readonly<Record<number, string>>;
+  /** Its page cache in KiB, when the default (16 MiB) does not suit how it is written and read. */
+  readonly cacheKiB?: number;
 }
 
 /**
@@ -105,7 +107,7 @@ export interface VersionedSchema {
  * before any other table is touched, so a store written by a newer phsync is refused, never altered.
  */
 export function openVersionedDatabase(path: string, schema: VersionedSchema): SqliteDatabase {
-  const db = openDatabase(path, schema.what);
+  const db = openDatabase(path, schema.what, schema.cacheKiB === undefined ? {} : { cacheKiB: schema.cacheKiB });
   try {
     db.exec(`CREATE TABLE IF NOT EXISTS ${schema.metaTable} (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT`);
     const row = db.prepare(`SELECT value FROM ${schema.metaTable} WHERE key = 'schema_version'`).get() as { value: string } | undefined;
