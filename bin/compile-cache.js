@@ -21,10 +21,13 @@ export const COMPILE_CACHE_DIR = fileURLToPath(new URL('../node_modules/.cache/p
  */
 export function enableCompileCache() {
   if (typeof module.enableCompileCache !== 'function') return { directory: undefined, reason: 'this Node has no compile cache' };
-  const result = module.enableCompileCache(process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE_DIR);
+  const base = process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE_DIR;
+  const result = module.enableCompileCache(base);
   const directory = result.directory;
   if (directory === undefined) return { directory: undefined, reason: result.message ?? 'disabled' };
-  // Worker threads copy process.env when they start: they share the cache.
-  process.env.NODE_COMPILE_CACHE = directory;
+  // Worker threads copy process.env when they start: they share the cache. The base, not the
+  // directory Node returns: that one already ends in Node's version subdirectory, which a worker
+  // would add again, and its lookups would all miss.
+  process.env.NODE_COMPILE_CACHE = base;
   return { directory, reason: undefined };
 }

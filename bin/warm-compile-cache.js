@@ -2,7 +2,7 @@
 // threads load, so that even the first sync after installing (often the big one) runs without the
 // TypeScript stripper's memory. Importing these modules runs nothing: each one only defines.
 // Never fails the install: without the cache phsync works, with more memory.
-import module from 'node:module';
+import module, { createRequire } from 'node:module';
 import { enableCompileCache } from './compile-cache.js';
 
 const { directory, reason } = enableCompileCache();
@@ -15,6 +15,14 @@ if (directory === undefined) {
     await loadEveryCommand();
     await import('../src/hash/hash-worker.ts');
     await import('../src/target/sqlite-target-worker.ts');
+    // piscina first tries require() on its worker file, and the cache keys a file loaded that way
+    // by its path, apart from the import above. That require() strips the file's types, then fails
+    // (the worker's module graph has a top-level await) and piscina imports it: so does this.
+    try {
+      createRequire(import.meta.url)('../src/hash/hash-worker.ts');
+    } catch (err) {
+      if (err?.code !== 'ERR_REQUIRE_ASYNC_MODULE') throw err;
+    }
     module.flushCompileCache();
     process.stdout.write(`phsync: compile cache filled in ${directory}\n`);
   } catch (err) {
