@@ -210,20 +210,30 @@ export class StateStore implements Disposable {
     const holdsAny = db.prepare<[string, string], number>('SELECT 1 FROM synced WHERE target = ? AND source = ? LIMIT 1').pluck();
     // One read transaction per window: a statement outside a transaction pays for starting its own
     // (a few µs of locking each), which at millions of users is much of the engine's own cost.
-    this.#screen = db.transaction((target: string, users: readonly UserKey[]): (SyncedUser | undefined)[] =>
-      users.map(({ source, anchor }) => {
-        // A first sync into a target (the bulk one, of millions) would look up every user in vain.
-        const pair = `${target}\n${source}`;
-        let empty = this.#holdsNone.get(pair);
-        if (empty === undefined) {
-          empty = holdsAny.get(target, source) === undefined;
-          this.#holdsNone.set(pair, empty);
+    // A first sync into a target (the bulk one, of millions) would look up every user in vain.
+    const holdsNone = (target: string, source: string): boolean => {
+      const pair = `${target}\n${source}`;
+      let empty = this.#holdsNone.get(pair);
+      if (empty === undefined) {
+        empty = holdsAny.get(target, source) === undefined;
+        this.#holdsNone.set(pair, empty);
+      }
+      return empty;
+    };
+    this.#screen = db.transaction((target: string, users: readonly UserKey[]): (SyncedUser | undefined)[] => {
+      // A window's users nearly always share one source: asked once per source change, not per user.
+      let source: string | undefined;
+      let empty = false;
+      return users.map((user) => {
+        if (user.source !== source) {
+          source = user.source;
+          empty = holdsNone(target, source);
         }
         if (empty) return undefined;
-        const row = selectSynced.get(target, source, anchor);
+        const row = selectSynced.get(target, user.source, user.anchor);
         return row === undefined ? undefined : { fingerprint: row.fingerprint, userPrincipalName: row.upn, forceChange: row.force_change === 1, disabled: row.disabled === 1 };
-      }),
-    );
+      });
+    });
 
     const insertBatch = db.prepare('INSERT INTO batches (batch_id, run_id, target, created_at, members) VALUES (?, ?, ?, ?, ?)');
     this.#recordBatch = (runId, target, batchId, users) => {
