@@ -39,6 +39,7 @@ import { childPids, clockTicks, cpuSeconds, machineCpuTimes, runMeasured } from 
 import type { MeasuredChild, MeasuredRun } from './bench-support/proc.ts';
 import { fmtInt, fmtPercent, fmtSummary, renderTable, summarize } from './bench-support/stats.ts';
 import type { Summary } from './bench-support/stats.ts';
+import { DEFAULT_BATCH_SIZE } from '../src/pipeline/hash-batch.ts';
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +67,7 @@ const workers = positive('workers', values.workers);
 const rounds = positive('rounds', values.rounds);
 const poolRounds = positive('pool-rounds', values['pool-rounds']);
 const poolUsers = values['pool-users'] === undefined ? Math.min(users, 50_000) : positive('pool-users', values['pool-users']);
-const batchSize = values['batch-size'] === undefined ? 256 : positive('batch-size', values['batch-size']);
+const batchSize = values['batch-size'] === undefined ? DEFAULT_BATCH_SIZE : positive('batch-size', values['batch-size']);
 if (values['page-size'] !== undefined) positive('page-size', values['page-size']);
 const kernelChoice = values.kernel;
 if (kernelChoice !== 'auto' && !isKernelName(kernelChoice)) throw new Error(`--kernel must be auto or a kernel name, got ${kernelChoice}`);

@@ -2,7 +2,7 @@
  * PBKDF2 hashing throughput against the machine's limit: `npm run bench`.
  *
  *   node native-bench/hash.bench.ts [--users 4096] [--rounds 5] [--json PATH]
- *        [--batch-size 256] [--max-round-seconds 2] [--pool-kernels quick|best|all] [--skip-no-sha-ni]
+ *        [--batch-size 1024] [--max-round-seconds 2] [--pool-kernels quick|best|all] [--skip-no-sha-ni]
  *
  * 1. The limit: one thread's SHA-256 compressions per second (`openssl speed -evp sha256 -bytes 16384
  *    -seconds 2`; node:crypto's SHA-256 when there is no openssl program), ÷ 2002 compressions per
@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import type { KernelName } from '../src/hash/hash-kernel.ts';
 import { KERNEL_NAMES } from '../src/hash/kernels.ts';
 import { DEFAULT_ITERATIONS } from '../src/phs/credential.ts';
+import { DEFAULT_BATCH_SIZE } from '../src/pipeline/hash-batch.ts';
 import { NO_SHA_NI_IA32CAP, alternateRounds, kernelRate, openPool, prepareKernel, shaNiUse } from './bench-support/hash-rates.ts';
 import type { Contender, KernelRate, OpenPool, PoolConfig, PreparedKernel } from './bench-support/hash-rates.ts';
 import { describeForHumans, describeMachine, versions } from './bench-support/machine.ts';
@@ -43,7 +44,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     json: { type: 'string' },
     iterations: { type: 'string', default: String(DEFAULT_ITERATIONS) },
-    'batch-size': { type: 'string', default: '256' },
+    'batch-size': { type: 'string', default: String(DEFAULT_BATCH_SIZE) },
     'max-round-seconds': { type: 'string', default: '2' },
     'pool-kernels': { type: 'string', default: 'quick' },
     'skip-no-sha-ni': { type: 'boolean', default: false },

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { generateFixture } from '../src/fixture/generate-fixture.ts';
+import { DEFAULT_BATCH_SIZE } from '../src/pipeline/hash-batch.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,7 +22,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     workers: { type: 'string', default: [...new Set([1, availableParallelism()])].join(',') },
     kernel: { type: 'string', default: 'auto' },
-    'batch-size': { type: 'string', default: '256' },
+    'batch-size': { type: 'string', default: String(DEFAULT_BATCH_SIZE) },
   },
 });
 const users = Number(values.users);

@@ -180,7 +180,7 @@ export interface PoolConfig {
   readonly workers: number;
   /** Users hashed per round. */
   readonly users: number;
-  /** Users per hash() call: the engine's --batch-size (256 by default). */
+  /** Users per hash() call: the engine's --batch-size (DEFAULT_BATCH_SIZE by default). */
   readonly batchSize: number;
 }
 

@@ -26,6 +26,7 @@ import { integerOption } from './parse-options.ts';
 import { readSecret } from './read-secret.ts';
 import { shutdownSignal } from './shutdown-signal.ts';
 import { sourceOptions, sourcesFromArgs } from './source-options.ts';
+import { DEFAULT_BATCH_SIZE } from '../pipeline/hash-batch.ts';
 
 const DEFAULT_TARGET = 'sqlite:./phsync-tenant.db';
 const DEFAULT_STATE = './phsync-state.db';
@@ -41,7 +42,7 @@ export function engineOptions<T>(y: Argv<T>) {
     .option('state', { type: 'string', defaultDescription: DEFAULT_STATE, describe: 'state store (SQLite)' })
     .option('kernel', { choices: ['auto', ...KERNEL_NAMES] as KernelChoice[], default: 'auto' as KernelChoice, describe: 'PBKDF2 kernel; auto self-tests and times each available one and picks the fastest' })
     .option('workers', { type: 'number', default: availableParallelism(), defaultDescription: 'one per core', describe: 'hash worker threads' })
-    .option('batch-size', { type: 'number', default: 256, describe: 'users per hash task and per target write' })
+    .option('batch-size', { type: 'number', default: DEFAULT_BATCH_SIZE, describe: 'users per hash task and per target write' })
     .option('sync-empty-passwords', { type: 'boolean', default: false, describe: 'also sync users whose password is empty' })
     .option('force-password-change-on-logon', { type: 'boolean', default: false, describe: 'sync "must change password" users, flagged to change it at next sign-in' })
     .option('leaked-store', { type: 'string', describe: 'look every NT hash up in this leaked-hash store (phsync leaked import) while hashing' })

@@ -104,7 +104,7 @@ describe('HashPool', () => {
     await assert.rejects(pool.hash(randomFillSync(new Uint8Array(NT_HASH_BYTES)), 1, AbortSignal.abort()), isCode('HASH_ABORTED'));
 
     const controller = new AbortController();
-    const fillers = Array.from({ length: pool.workers + pool.maxQueue }, () => pool.hash(randomFillSync(new Uint8Array(8 * NT_HASH_BYTES)), 8));
+    const fillers = Array.from({ length: pool.workers * pool.tasksPerThread + pool.maxQueue }, () => pool.hash(randomFillSync(new Uint8Array(8 * NT_HASH_BYTES)), 8));
     const waiting = pool.hash(randomFillSync(new Uint8Array(NT_HASH_BYTES)), 1, controller.signal);
     assert.equal(pool.queueDepth, pool.maxQueue + 1, 'the last batch waits for room');
     controller.abort();
