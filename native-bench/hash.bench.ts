@@ -1,7 +1,7 @@
 /**
  * PBKDF2 hashing throughput against the machine's limit: `npm run bench`.
  *
- *   node native-bench/hash.bench.ts [--users 4096] [--rounds 5] [--json PATH]
+ *   node native-bench/hash.bench.ts [--users 16384] [--rounds 5] [--json PATH]
  *        [--batch-size 1024] [--max-round-seconds 2] [--pool-kernels quick|best|all] [--skip-no-sha-ni]
  *
  * 1. The limit: one thread's SHA-256 compressions per second (`openssl speed -evp sha256 -bytes 16384
@@ -11,7 +11,9 @@
  *    kernel too slow for that gets fewer, shown in the table), and the HashPool with 1..cores workers
  *    for the best kernel (and every kernel fast enough: --pool-kernels). Everything is warmed up,
  *    then the rounds alternate between all of them, so that the pool's overhead against
- *    workers × single-thread rate compares figures taken side by side.
+ *    workers × single-thread rate compares figures taken side by side. Beside them, as many threads
+ *    as cores hashing with the best kernel and no pool (free-threads.ts): the machine's own loss
+ *    when all its cores are busy, the floor under the pool's overhead.
  * 3. Without SHA-NI: a child process started with OPENSSL_ia32cap=":~0x20000000" re-measures the
  *    limit and the OpenSSL-backed kernels. The native kernel cannot run on such a CPU and is shown as
  *    unavailable; WebAssembly kernels do not use the SHA extensions and are not re-measured.
@@ -33,6 +35,8 @@ import type { Contender, KernelRate, OpenPool, PoolConfig, PreparedKernel } from
 import { describeForHumans, describeMachine, versions } from './bench-support/machine.ts';
 import { clockTicks, machineCpuTimes } from './bench-support/proc.ts';
 import type { NoShaNiRequest, NoShaNiResult } from './bench-support/no-sha-ni-child.ts';
+import { openFreeThreads } from './bench-support/free-threads.ts';
+import type { FreeThreads } from './bench-support/free-threads.ts';
 import { measurePbkdf2Limit } from './bench-support/sha256-limit.ts';
 import type { Pbkdf2Limit } from './bench-support/sha256-limit.ts';
 import { fmtInt, fmtPercent, fmtSummary, renderTable, summarize } from './bench-support/stats.ts';
@@ -40,7 +44,7 @@ import type { Summary } from './bench-support/stats.ts';
 
 const { values } = parseArgs({
   options: {
-    users: { type: 'string', default: '4096' },
+    users: { type: 'string', default: '16384' },
     rounds: { type: 'string', default: '5' },
     json: { type: 'string' },
     iterations: { type: 'string', default: String(DEFAULT_ITERATIONS) },
@@ -87,10 +91,22 @@ if (live.length === 0) throw new Error(`no kernel is available: ${[...prepared].
 // kernel the rounds found fastest.
 const bestByEstimate = live.reduce((a, b) => (b.estimate > a.estimate ? b : a));
 const poolKernelList = live.filter((p) => p === bestByEstimate || poolKernels === 'all' || (poolKernels === 'quick' && !p.reduced));
+// Each worker gets at least MIN_BATCHES_PER_WORKER batches a round: with fewer, a worker that
+// finishes its last batch early idles while another still hashes, and the table would show that
+// tail instead of the pool. A slow kernel's short rounds therefore get smaller batches (shown).
+const MIN_BATCHES_PER_WORKER = 4;
 const poolConfigs: PoolConfig[] = poolKernelList.flatMap((p) =>
-  Array.from({ length: cores }, (_, i) => ({ kernel: p.kernel.name, workers: i + 1, users: p.usersPerRound * (i + 1), batchSize })),
+  Array.from({ length: cores }, (_, i) => {
+    const workers = i + 1;
+    const users = p.usersPerRound * workers;
+    return { kernel: p.kernel.name, workers, users, batchSize: Math.max(1, Math.min(batchSize, Math.floor(users / (workers * MIN_BATCHES_PER_WORKER)))) };
+  }),
 );
 const pools: OpenPool[] = [];
+// The machine's floor under the pool's overhead: as many threads as cores hashing with the best
+// kernel at once, with no pool (see free-threads.ts). Not with one core: that is the single thread.
+let free: FreeThreads | undefined;
+let freeRates: number[] | undefined;
 let poolRates: number[][];
 let singleRates: number[][];
 /** CPU the rest of the machine used during the rounds, in cores (it is shared). */
@@ -100,7 +116,11 @@ try {
     progress(`pool ${c.kernel} × ${c.workers}: start and warm-up`);
     pools.push(await openPool(c, iterations));
   }
-  const contenders: Contender[] = [...live, ...pools];
+  if (cores > 1) {
+    progress(`free threads ${bestByEstimate.kernel.name} × ${cores}: start and warm-up`);
+    free = await openFreeThreads(bestByEstimate.kernel.name, cores, bestByEstimate.usersPerRound, iterations);
+  }
+  const contenders: Contender[] = [...live, ...pools, ...(free === undefined ? [] : [free])];
   const machine0 = machineCpuTimes();
   const self0 = process.cpuUsage();
   const start = performance.now();
@@ -114,9 +134,10 @@ try {
     otherLoadCores = Math.max(0, ((machine1.busy - machine0.busy) / clockTicks() - (self.user + self.system) / 1e6) / seconds);
   }
   singleRates = rates.slice(0, live.length);
-  poolRates = rates.slice(live.length);
+  poolRates = rates.slice(live.length, live.length + pools.length);
+  freeRates = free === undefined ? undefined : rates[live.length + pools.length];
 } finally {
-  await Promise.all(pools.map((p) => p.pool.close()));
+  await Promise.all([...pools.map((p) => p.pool.close()), free?.[Symbol.asyncDispose]()]);
 }
 
 const kernels: KernelRate[] = KERNEL_NAMES.map((name) => {
@@ -239,14 +260,15 @@ const poolRows = poolConfigs.map((config, i) => {
   const ideal = single * config.workers;
   return { config, summary, perWorker: summary.median / config.workers, single, ideal, efficiency: summary.median / ideal };
 });
-console.log(`HashPool: ${cores} cores, batches of ${batchSize}, 2 × workers batches in flight; ideal = workers × the kernel's single-thread median above`);
+console.log(`HashPool: ${cores} cores, batches of ${batchSize} (smaller when a round would give a worker fewer than ${MIN_BATCHES_PER_WORKER}), 2 × workers batches in flight; ideal = workers × the kernel's single-thread median above`);
 console.log(
   renderTable(
-    ['kernel', 'workers', 'users/round', 'hashes/s (min–max)', 'per worker', 'ideal', 'of ideal', 'overhead'],
+    ['kernel', 'workers', 'users/round', 'batch', 'hashes/s (min–max)', 'per worker', 'ideal', 'of ideal', 'overhead'],
     poolRows.map((r) => [
       r.config.kernel,
       String(r.config.workers),
       fmtInt(r.config.users),
+      fmtInt(r.config.batchSize),
       fmtSummary(r.summary),
       fmtInt(r.perWorker),
       fmtInt(r.ideal),
@@ -255,6 +277,21 @@ console.log(
     ]),
   ),
 );
+// The same kernel and threads as a pool row, with no pool: how much of the overhead is the machine's.
+const freeRow = (() => {
+  if (free === undefined || freeRates === undefined) return undefined;
+  const summary = summarize(freeRates);
+  const ideal = singleMedian(free.kernel)! * free.threads;
+  const pool = poolRows.find((r) => r.config.kernel === free.kernel && r.config.workers === free.threads);
+  return { summary, ideal, ofIdeal: summary.median / ideal, poolOfFree: pool === undefined ? undefined : pool.summary.median / summary.median };
+})();
+if (free !== undefined && freeRow !== undefined) {
+  console.log(
+    `${free.threads} threads hashing at once with no pool (${free.kernel}, ${fmtInt(free.users)} users each a round): ${fmtSummary(freeRow.summary)} hashes/s, ` +
+      `${fmtPercent(freeRow.ofIdeal)} of ${free.threads} × single thread: the machine's own loss with ${free.threads} busy threads is ${fmtPercent(1 - freeRow.ofIdeal)}` +
+      (freeRow.poolOfFree === undefined ? '' : `; the pool reaches ${fmtPercent(freeRow.poolOfFree)} of these threads`),
+  );
+}
 const skipped = live.filter((p) => !poolKernelList.includes(p)).map((p) => p.kernel.name);
 if (skipped.length > 0) console.log(`(no pool rows for ${skipped.join(', ')}: too slow for --users ${users} a round; --pool-kernels all to include)`);
 const measuredBest = kernels.filter((k) => k.available).reduce((a, b) => (b.summary.median > a.summary.median ? b : a));
@@ -309,6 +346,18 @@ if (values.json !== undefined) {
       efficiency: Math.round(r.efficiency * 1000) / 1000,
       overheadPercent: Math.round((1 - r.efficiency) * 1000) / 10,
     })),
+    freeThreads:
+      free === undefined || freeRow === undefined
+        ? null
+        : {
+            kernel: free.kernel,
+            threads: free.threads,
+            usersPerRound: free.users * free.threads,
+            hashesPerSecond: Math.round(freeRow.summary.median),
+            range: [Math.round(freeRow.summary.min), Math.round(freeRow.summary.max)],
+            efficiency: Math.round(freeRow.ofIdeal * 1000) / 1000,
+            poolOfFreeThreads: freeRow.poolOfFree === undefined ? null : Math.round(freeRow.poolOfFree * 1000) / 1000,
+          },
   };
   writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nwrote ${values.json}`);

@@ -5,6 +5,8 @@ import { parseCpuFlags } from '../../native-bench/bench-support/machine.ts';
 import { parseProcStat, parseProcStatCpu, parseStatusKiB } from '../../native-bench/bench-support/proc.ts';
 import { compressionsPerPbkdf2, parseOpensslCpuinfo, parseOpensslSpeed, parseOpensslVersion } from '../../native-bench/bench-support/sha256-limit.ts';
 import { fmtSummary, median, range, renderTable, summarize } from '../../native-bench/bench-support/stats.ts';
+import { openFreeThreads } from '../../native-bench/bench-support/free-threads.ts';
+import type { KernelName } from '../../src/hash/hash-kernel.ts';
 
 // Captured on the project's machine: `openssl speed -evp sha256 -bytes 16384 -seconds 2` (OpenSSL 3.0.19).
 const OPENSSL_3_BYTES = `Doing sha256 for 2s on 16384 size blocks: 177200 sha256's in 1.84s
@@ -121,5 +123,23 @@ describe('kernels and the SHA extensions', () => {
 describe('renderTable', () => {
   it('pads columns, the first to the left and the rest to the right', () => {
     assert.equal(renderTable(['kernel', 'h/s'], [['native', '27,000'], ['node', '6,000']]), ['kernel     h/s', '------  ------', 'native  27,000', 'node     6,000'].join('\n'));
+  });
+});
+
+describe('free threads (the machine floor under the pool)', () => {
+  it('starts a thread per count, runs a round on every one and gives a rate', async () => {
+    const free = await openFreeThreads('node', 2, 8, 1);
+    try {
+      const rate = await free.round();
+      assert.ok(Number.isFinite(rate) && rate > 0, `rate ${rate}`);
+      assert.equal(free.threads, 2);
+      assert.equal(free.label, 'free threads node × 2');
+    } finally {
+      await free[Symbol.asyncDispose]();
+    }
+  });
+
+  it('a kernel that cannot be created stops the start with its reason', async () => {
+    await assert.rejects(openFreeThreads('no-such-kernel' as KernelName, 1, 8, 1), /no-such-kernel/);
   });
 });
