@@ -4,13 +4,15 @@ import type { PendingUser } from '../state/state-store.ts';
 import type { CredentialItem } from '../target/credential-batch.ts';
 
 /**
- * Users per hash task and per target write (`--batch-size`). 1,024 rather than 256: every batch
+ * Users per hash task and per target write (`--batch-size`). 1,000 rather than 256: every batch
  * costs a round trip to a worker thread, a state-store transaction and a target write, and at 256
- * those made a 100,000-user sync from slapd ~12% slower (6.5–7.2 s against 7.6–8.2 s, alternating)
- * and the native pool's overhead 2–3× larger (native-bench/hash.bench.ts --batch-size). Larger still
- * gained ~3% for 10–20 MiB more memory. A killed run hashes at most 2 × workers batches again.
+ * those made a 100,000-user sync from slapd ~12% slower (6.5–7.2 s against 7.6–8.2 s with 1,024,
+ * alternating) and the native pool's overhead 2–3× larger (native-bench/hash.bench.ts
+ * --batch-size). Larger still gained ~3% for 10–20 MiB more memory. Exactly 1,000, the tenant API's
+ * items per request (HTTP_TARGET_DEFAULTS), so that a batch is one request: 1,024 went as 1,000 + 24.
+ * A killed run hashes at most 2 × workers batches again.
  */
-export const DEFAULT_BATCH_SIZE = 1024;
+export const DEFAULT_BATCH_SIZE = 1000;
 
 /** A user in a batch: everything needed to build its item and acknowledge it, but not its NT hash. */
 export interface BatchMember extends PendingUser {

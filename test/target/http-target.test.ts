@@ -12,7 +12,8 @@ import { FatalError, PhsyncError } from '../../src/errors.ts';
 import { SeededRandom } from '../../src/fixture/seeded-random.ts';
 import { formatCredential } from '../../src/phs/credential.ts';
 import type { CredentialBatch, CredentialItem } from '../../src/target/credential-batch.ts';
-import { HttpTarget, isLoopbackHost } from '../../src/target/http-target.ts';
+import { DEFAULT_BATCH_SIZE } from '../../src/pipeline/hash-batch.ts';
+import { HTTP_TARGET_DEFAULTS, HttpTarget, isLoopbackHost } from '../../src/target/http-target.ts';
 import type { HttpTargetOptions } from '../../src/target/http-target.ts';
 import { TARGET_FORMS, openTarget } from '../../src/target/open-target.ts';
 import { RequestSlots } from '../../src/target/request-slots.ts';
@@ -725,6 +726,12 @@ describe('HTTP target helpers', () => {
     assert.deepEqual(splitBatch(batch, { maxItems: 1000, maxBytes: 10 }).map((p) => p.count), Array<number>(30).fill(1));
     assert.deepEqual(splitBatch({ ...batch, items: [] }, { maxItems: 10, maxBytes: 10_000 }), []);
     assert.deepEqual(splitBatch(batch, { maxItems: 1000, maxBytes: 1_000_000 }).map((p) => p.batchId), ['x.0.last']);
+  });
+
+  it('a batch of the engine\'s default size goes to the tenant as one request', () => {
+    const batch = { batchId: 'd', source: SOURCE, items: makeItems('default-size', DEFAULT_BATCH_SIZE) };
+    const parts = splitBatch(batch, { maxItems: HTTP_TARGET_DEFAULTS.maxItemsPerRequest, maxBytes: HTTP_TARGET_DEFAULTS.maxBytesPerRequest });
+    assert.deepEqual(parts.map((p) => p.count), [DEFAULT_BATCH_SIZE]);
   });
 
   it('hands request slots out in order and lets an aborted waiter go', async () => {
