@@ -91,15 +91,17 @@ if (live.length === 0) throw new Error(`no kernel is available: ${[...prepared].
 // kernel the rounds found fastest.
 const bestByEstimate = live.reduce((a, b) => (b.estimate > a.estimate ? b : a));
 const poolKernelList = live.filter((p) => p === bestByEstimate || poolKernels === 'all' || (poolKernels === 'quick' && !p.reduced));
-// Each worker gets at least MIN_BATCHES_PER_WORKER batches a round: with fewer, a worker that
-// finishes its last batch early idles while another still hashes, and the table would show that
-// tail instead of the pool. A slow kernel's short rounds therefore get smaller batches (shown).
+// Each worker gets at least MIN_BATCHES_PER_WORKER whole batches a round, as many as the others:
+// otherwise a worker that finishes early idles while another still hashes, and the table would show
+// that tail instead of the pool. A slow kernel's short rounds therefore get smaller batches (shown).
 const MIN_BATCHES_PER_WORKER = 4;
 const poolConfigs: PoolConfig[] = poolKernelList.flatMap((p) =>
   Array.from({ length: cores }, (_, i) => {
     const workers = i + 1;
-    const users = p.usersPerRound * workers;
-    return { kernel: p.kernel.name, workers, users, batchSize: Math.max(1, Math.min(batchSize, Math.floor(users / (workers * MIN_BATCHES_PER_WORKER)))) };
+    const batch = Math.max(1, Math.min(batchSize, Math.floor((p.usersPerRound * workers) / (workers * MIN_BATCHES_PER_WORKER))));
+    // Whole batches, as many for every worker: a last short or odd batch is a tail, not the pool.
+    const users = Math.ceil((p.usersPerRound * workers) / (workers * batch)) * workers * batch;
+    return { kernel: p.kernel.name, workers, users, batchSize: batch };
   }),
 );
 const pools: OpenPool[] = [];
