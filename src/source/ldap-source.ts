@@ -53,15 +53,34 @@ export const LDAP_DEFAULTS = Object.freeze({ pageSize: 500, timeoutMs: 60_000, c
 // Entries read before deciding that the hash attribute is unreadable rather than merely absent.
 const HASH_ACCESS_PROBE = 50;
 
+// Attribute names as the server spells them → lower case. The same dozen names come with every
+// entry, so this saves a string per attribute per user; bounded in case a server sends many.
+const lowerNames = new Map<string, string>();
+const MAX_LOWER_NAMES = 1024;
+
+function lowerName(name: string): string {
+  let lower = lowerNames.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowerNames.size < MAX_LOWER_NAMES) lowerNames.set(name, lower);
+  }
+  return lower;
+}
+
+/**
+ * ldapts' entry as the pipeline's. The entry is ldapts' fresh object for this one result and nothing
+ * else refers to it, so its value arrays are taken over rather than copied (this runs per user).
+ */
 function toDirectoryEntry(entry: Entry, origin: string): DirectoryEntry {
   const attributes = new Map<string, AttributeValue[]>();
-  for (const [name, value] of Object.entries(entry)) {
+  for (const name of Object.keys(entry)) {
     if (name === 'dn') continue;
-    const values = (Array.isArray(value) ? value : [value]) as AttributeValue[];
-    const key = name.toLowerCase();
+    const value = entry[name] as AttributeValue | AttributeValue[];
+    const key = lowerName(name);
     const existing = attributes.get(key);
-    if (existing === undefined) attributes.set(key, [...values]);
-    else existing.push(...values);
+    if (existing === undefined) attributes.set(key, Array.isArray(value) ? value : [value]);
+    else if (Array.isArray(value)) existing.push(...value);
+    else existing.push(value);
   }
   return { dn: entry.dn, origin, attributes };
 }

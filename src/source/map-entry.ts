@@ -37,9 +37,21 @@ function isUser(entry: DirectoryEntry, selection: UserSelection, ntHash: NtHashM
     if (ntHash.from !== 'attribute') throw new FatalError('MAPPING_INVALID', 'isUser "has-nt-hash" needs the NT hash in an attribute');
     return (entry.attributes.get(ntHash.attribute)?.length ?? 0) > 0;
   }
-  const classes = (entry.attributes.get('objectclass') ?? []).map((v) => textValue(v).trim().toLowerCase());
-  const wanted = selection.objectClass.toLowerCase();
-  return classes.includes(wanted) && !selection.excludeObjectClasses.some((c) => classes.includes(c.toLowerCase()));
+  const classes = entry.attributes.get('objectclass');
+  if (classes === undefined) return false;
+  return hasClass(classes, selection.objectClass) && !selection.excludeObjectClasses.some((c) => hasClass(classes, c));
+}
+
+/**
+ * Whether one of the values is `name`, ignoring case and surrounding spaces. Runs per user: the
+ * lengths are compared first, so only a value that can match is lowercased.
+ */
+function hasClass(values: readonly AttributeValue[], name: string): boolean {
+  for (const value of values) {
+    const text = textValue(value).trim();
+    if (text.length === name.length && (text === name || text.toLowerCase() === name.toLowerCase())) return true;
+  }
+  return false;
 }
 
 function anchorOf(entry: DirectoryEntry, mapping: AttributeMapping): string | undefined {
