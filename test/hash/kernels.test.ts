@@ -70,6 +70,18 @@ for (const name of KERNEL_NAMES) {
       await assertMatchesReference(name, 64, 100);
     });
 
+    it('gives the right bytes for two batches started at once on one instance (a pool thread holds two)', async () => {
+      const kernel = await createKernel(name);
+      const batches = [randomBatch(12), randomBatch(9)];
+      const outs = batches.map((b) => new Uint8Array((b.salts.length / SALT_BYTES) * HASH_BYTES));
+      await Promise.all(batches.map((b, k) => kernel.hashBatch(b.input, b.salts, b.salts.length / SALT_BYTES, 100, outs[k]!)));
+      batches.forEach((b, k) => {
+        for (let i = 0; i < b.salts.length / SALT_BYTES; i++) {
+          assert.deepEqual(Buffer.from(outs[k]!.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)), referenceHash(b, i, 100), `batch ${k}, user ${i}`);
+        }
+      });
+    });
+
     it('reads and writes only its slices of views at odd offsets', async () => {
       // 7 = a group of 4 and a tail of 3 for the kernels that hash 4 users at a time.
       const count = 7;
