@@ -9,7 +9,8 @@
  *
  * Per sync: the engine's wall time (spawn to exit), users/s, its CPU seconds per 1,000 users
  * (exact: the reaped child's utime + stime), its peak RSS (the summary's maxRssMiB and VmHWM polled
- * from /proc), slapd's CPU during the sync (and the tenant's, for http), and how much CPU the rest of
+ * from /proc), its CPU by kind of thread (main, worker threads, V8's helpers; polled from
+ * /proc/PID/task), slapd's CPU during the sync (and the tenant's, for http), and how much CPU the rest of
  * the machine used meanwhile (the machine is shared: that is the noise). After each sync, the
  * HashPool's pure hashing rate with the kernel and workers that sync used, and the ratio end-to-end
  * users/s ÷ pool rate (the goal is ≥ 85%). With --rounds R, the targets alternate R times and the
@@ -360,7 +361,10 @@ for (const r of results) {
   console.log(
     `  ${r.target}: ${fmtInt(r.summary.counts.hashed)} hashed, ${fmtInt(r.summary.counts.synced)} synced in ${f1(r.engine.wallSeconds)} s; engine CPU ${f1(r.engine.cpuSeconds)} s ` +
       `(${f2(r.engine.cpuSeconds / r.engine.wallSeconds)} cores); slapd ${r.slapdCpuSeconds === undefined ? '?' : f1(r.slapdCpuSeconds)} s` +
-      `${r.tenantCpuSeconds === undefined ? '' : `; tenant ${f1(r.tenantCpuSeconds)} s`}; machine busy ${r.machineBusyCores === undefined ? '?' : f2(r.machineBusyCores)} of ${machine.cores} cores`,
+      `${r.tenantCpuSeconds === undefined ? '' : `; tenant ${f1(r.tenantCpuSeconds)} s`}; machine busy ${r.machineBusyCores === undefined ? '?' : f2(r.machineBusyCores)} of ${machine.cores} cores` +
+      (r.engine.threadCpuSeconds === undefined
+        ? ''
+        : `\n    engine threads (CPU s): main ${f1(r.engine.threadCpuSeconds.main)}, worker threads ${f1(r.engine.threadCpuSeconds.workers)} (hash workers${r.target === 'sqlite' ? ' and the embedded tenant' : ''}), V8 helpers (GC, compilers) ${f1(r.engine.threadCpuSeconds.v8Helpers)}, other ${f1(r.engine.threadCpuSeconds.other)}`),
   );
 }
 
@@ -405,6 +409,10 @@ if (values.json !== undefined) {
       runUsersPerSecond: Math.round(r.summary.usersPerSecond),
       engineCpuSeconds: round3(r.engine.cpuSeconds),
       engineCpuSecondsLastPoll: round3(r.engine.cpuSecondsLastPoll),
+      engineThreadCpuSeconds:
+        r.engine.threadCpuSeconds === undefined
+          ? null
+          : { main: round3(r.engine.threadCpuSeconds.main), workerThreads: round3(r.engine.threadCpuSeconds.workers), v8Helpers: round3(r.engine.threadCpuSeconds.v8Helpers), other: round3(r.engine.threadCpuSeconds.other) },
       enginePeakRssMiB: r.summary.maxRssMiB,
       engineVmHwmMiB: r.engine.peakRssKiB === undefined ? null : Math.round(r.engine.peakRssKiB / 1024),
       slapdCpuSeconds: round3(r.slapdCpuSeconds),

@@ -147,6 +147,54 @@ export function killWithUs(pid: number, signal: 'TERM' | 'KILL' = 'TERM'): () =>
   };
 }
 
+/**
+ * CPU seconds of a process's threads by kind, from /proc/PID/task/TID/stat: Node names its main
+ * thread "MainThread", worker_threads "WorkerThread" (the engine's hash workers and its embedded
+ * tenant, which /proc cannot tell apart), and V8's helpers (parallel and concurrent GC, compilers)
+ * "V8Worker"; libuv's pool is "libuv-worker".
+ */
+export interface ThreadCpu {
+  readonly main: number;
+  readonly workers: number;
+  readonly v8Helpers: number;
+  readonly other: number;
+}
+
+/** The kind of a thread by its /proc name (see ThreadCpu). */
+export function threadKind(comm: string): keyof ThreadCpu {
+  if (comm === 'MainThread') return 'main';
+  if (comm === 'WorkerThread') return 'workers';
+  if (comm === 'V8Worker') return 'v8Helpers';
+  return 'other';
+}
+
+/** Every thread's name and CPU ticks now; an empty map when the process is gone. */
+export function readThreadTicks(pid: number): Map<number, { comm: string; ticks: number }> {
+  const threads = new Map<number, { comm: string; ticks: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = parseProcStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      threads.set(Number(tid), { comm: stat.comm, ticks: stat.utime + stat.stime });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return threads;
+}
+
+/** Sums threads' last seen ticks by kind, in seconds. */
+export function threadCpu(threads: ReadonlyMap<number, { comm: string; ticks: number }>): ThreadCpu {
+  const sums = { main: 0, workers: 0, v8Helpers: 0, other: 0 };
+  for (const { comm, ticks } of threads.values()) sums[threadKind(comm)] += ticks / clockTicks();
+  return sums;
+}
+
 export interface MeasuredRun {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -159,6 +207,11 @@ export interface MeasuredRun {
   readonly cpuSecondsLastPoll: number | undefined;
   /** VmHWM at the last poll, in KiB (undefined if the child ended before the first). */
   readonly peakRssKiB: number | undefined;
+  /**
+   * Per kind of thread, each thread's CPU at the last poll that saw it (lower bounds: up to one poll
+   * interval of each thread's last work is missing). Undefined if no poll saw the child.
+   */
+  readonly threadCpuSeconds: ThreadCpu | undefined;
 }
 
 export interface MeasuredChild {
@@ -185,12 +238,15 @@ export function runMeasured(file: string, args: readonly string[], options: { en
   });
   let lastCpu: number | undefined;
   let peak: number | undefined;
+  // Threads by id, kept after they end (a worker that exits early still counts).
+  const threads = new Map<number, { comm: string; ticks: number }>();
   const poll = (): void => {
     if (child.pid === undefined) return;
     const cpu = cpuSeconds(child.pid);
     const hwm = peakRssKiB(child.pid);
     if (cpu !== undefined) lastCpu = cpu;
     if (hwm !== undefined) peak = Math.max(peak ?? 0, hwm);
+    for (const [tid, t] of readThreadTicks(child.pid)) threads.set(tid, t);
   };
   const timer = setInterval(poll, pollMs);
   let exited: { code: number | null; signal: NodeJS.Signals | null; wallSeconds: number; cpuSeconds: number } | undefined;
@@ -209,7 +265,7 @@ export function runMeasured(file: string, args: readonly string[], options: { en
     // 'close': the exit happened and stdout/stderr are fully read.
     child.once('close', () => {
       const e = exited!;
-      resolve({ code: e.code, signal: e.signal, stdout, stderr, wallSeconds: e.wallSeconds, cpuSeconds: e.cpuSeconds, cpuSecondsLastPoll: lastCpu, peakRssKiB: peak });
+      resolve({ code: e.code, signal: e.signal, stdout, stderr, wallSeconds: e.wallSeconds, cpuSeconds: e.cpuSeconds, cpuSecondsLastPoll: lastCpu, peakRssKiB: peak, threadCpuSeconds: threads.size === 0 ? undefined : threadCpu(threads) });
     });
   });
   return { child, done };

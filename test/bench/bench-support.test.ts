@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { shaNiUse } from '../../native-bench/bench-support/hash-rates.ts';
 import { parseCpuFlags } from '../../native-bench/bench-support/machine.ts';
-import { parseProcStat, parseProcStatCpu, parseStatusKiB } from '../../native-bench/bench-support/proc.ts';
+import { clockTicks, parseProcStat, parseProcStatCpu, parseStatusKiB, readThreadTicks, threadCpu, threadKind } from '../../native-bench/bench-support/proc.ts';
 import { compressionsPerPbkdf2, parseOpensslCpuinfo, parseOpensslSpeed, parseOpensslVersion } from '../../native-bench/bench-support/sha256-limit.ts';
 import { fmtSummary, median, range, renderTable, summarize } from '../../native-bench/bench-support/stats.ts';
 import { openFreeThreads } from '../../native-bench/bench-support/free-threads.ts';
@@ -101,6 +101,16 @@ describe('/proc parsers', () => {
       busy: 802187 + 1 + 150043 + 7030 + 415,
       total: 802187 + 1 + 150043 + 948810 + 23770 + 7030 + 415,
     });
+  });
+
+  it('threads by kind: this process\'s main thread is found, and ticks are summed by kind', () => {
+    assert.deepEqual(['MainThread', 'WorkerThread', 'V8Worker', 'libuv-worker', 'node'].map(threadKind), ['main', 'workers', 'v8Helpers', 'other', 'other']);
+    const threads = readThreadTicks(process.pid);
+    assert.ok([...threads.values()].some((t) => t.comm === 'MainThread'), JSON.stringify([...threads.values()]));
+    const sums = threadCpu(new Map([[1, { comm: 'MainThread', ticks: 250 }], [2, { comm: 'WorkerThread', ticks: 100 }], [3, { comm: 'WorkerThread', ticks: 50 }], [4, { comm: 'V8Worker', ticks: 10 }]]));
+    const hz = clockTicks();
+    assert.deepEqual(sums, { main: 250 / hz, workers: 150 / hz, v8Helpers: 10 / hz, other: 0 });
+    assert.equal(readThreadTicks(2 ** 22 + 12345).size, 0, 'a process that does not exist has no threads');
   });
 
   it('CPU flags from /proc/cpuinfo', () => {
