@@ -57,7 +57,8 @@ const WORKER_YOUNG_GENERATION_MB = 4;
  * Batches handed to each thread at once. With 2, the next batch waits in the thread's message port
  * while one hashes, and the thread goes on to it at once instead of idling for a round trip through
  * the main thread (result out, next task in: ~0.6 ms between batches on this VM, 6% of a native
- * batch of 256). Hashing is synchronous, so a thread still hashes one batch at a time.
+ * batch of 256). A thread still hashes one batch at a time: the kernels are synchronous inside,
+ * and hash-wasm, which awaits, queues its batches (test/hash/kernels.test.ts checks two at once).
  */
 const TASKS_PER_THREAD = 2;
 const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', ...KERNEL_NAMES];
