@@ -12,6 +12,7 @@ import type { AttributeMapping } from './attribute-mapping.ts';
 import type { AttributeValue, DirectoryEntry } from './directory-entry.ts';
 import type { SourceItem, UserSource } from './directory-user.ts';
 import { LdapTransientError, translateLdapError } from './ldap-errors.ts';
+import { decodeEntriesLean } from './lean-search-entry.ts';
 import { mapEntry } from './map-entry.ts';
 import type { HashLookup } from './map-entry.ts';
 
@@ -218,7 +219,9 @@ export class LdapSource implements UserSource {
     const tlsOptions: ConnectionOptions = { rejectUnauthorized: !o.tlsInsecure, ...(o.tlsCa === undefined ? {} : { ca: o.tlsCa }) };
     // ldapts speaks TLS from the first byte whenever tlsOptions is given, so only for ldaps://.
     const secure = o.url.toLowerCase().startsWith('ldaps:');
-    return new Client({ url: o.url, timeout: o.timeoutMs, connectTimeout: o.connectTimeoutMs, ...(secure ? { tlsOptions } : {}), strictDN: false });
+    const client = new Client({ url: o.url, timeout: o.timeoutMs, connectTimeout: o.connectTimeoutMs, ...(secure ? { tlsOptions } : {}), strictDN: false });
+    decodeEntriesLean(client);
+    return client;
   }
 
   async #connect(client: Client): Promise<void> {
