@@ -9,11 +9,12 @@
  *
  * Per sync: the engine's wall time (spawn to exit), users/s, its CPU seconds per 1,000 users
  * (exact: the reaped child's utime + stime), its peak RSS (the summary's maxRssMiB and VmHWM polled
- * from /proc), its CPU by kind of thread (main, worker threads, V8's helpers; polled from
- * /proc/PID/task), slapd's CPU during the sync (and the tenant's, for http), and how much CPU the rest of
+ * from /proc), its CPU by kind of thread (main, hash workers, the embedded tenant, V8's helpers;
+ * polled from /proc/PID/task), slapd's CPU during the sync (and the tenant's, for http), and how much CPU the rest of
  * the machine used meanwhile (the machine is shared: that is the noise). After each sync, the
  * HashPool's pure hashing rate with the kernel and workers that sync used, and the ratio end-to-end
- * users/s ÷ pool rate (the goal is ≥ 85%). With --rounds R, the targets alternate R times and the
+ * users/s ÷ pool rate (the goal is ≥ 85%), next to the most these cores allowed for that ratio
+ * (bench-support/cpu-budget.ts). With --rounds R, the targets alternate R times and the
  * table shows medians and ranges.
  *
  * The directory is loaded with test/support/slapd.ts (the fixture generator, then slapadd; about
@@ -34,6 +35,8 @@ import { isKernelName } from '../src/hash/kernels.ts';
 import { DEFAULT_ITERATIONS } from '../src/phs/credential.ts';
 import { startSlapd } from '../test/support/slapd.ts';
 import type { Slapd } from '../test/support/slapd.ts';
+import { cpuBudget } from './bench-support/cpu-budget.ts';
+import type { CpuBudget } from './bench-support/cpu-budget.ts';
 import { poolRound } from './bench-support/hash-rates.ts';
 import { describeForHumans, describeMachine, versions } from './bench-support/machine.ts';
 import { childPids, clockTicks, cpuSeconds, machineCpuTimes, runMeasured } from './bench-support/proc.ts';
@@ -276,6 +279,14 @@ const poolFor = (kernel: string): Summary | undefined => {
   const rates = poolRates.get(kernel as KernelName);
   return rates === undefined || rates.length === 0 ? undefined : summarize(rates);
 };
+/** A run's CPU per user by part, and the e2e ÷ pool ratio its cores allowed (see cpu-budget.ts). */
+const budgetOf = (r: TargetResult): CpuBudget | undefined => {
+  const threads = r.engine.threadCpuSeconds;
+  const pool = poolFor(r.summary.kernel);
+  if (threads === undefined || pool === undefined) return undefined;
+  const tenant = r.target === 'sqlite' ? threads.tenant : r.tenantCpuSeconds;
+  return cpuBudget({ hashing: threads.workers, tenant, directory: r.slapdCpuSeconds, engineOwn: threads.main + threads.v8Helpers + threads.other }, users, machine.cores, pool.median);
+};
 interface TargetFigures {
   readonly target: 'sqlite' | 'http';
   readonly kernels: string;
@@ -284,6 +295,7 @@ interface TargetFigures {
   readonly usersPerSecond: Summary;
   readonly runUsersPerSecond: Summary;
   readonly ratio: Summary | undefined;
+  readonly ceiling: Summary | undefined;
   readonly engineCpuPer1000: Summary;
   readonly maxRssMiB: number;
   readonly vmHwmMiB: number | undefined;
@@ -312,6 +324,7 @@ const figures: TargetFigures[] = targets.map((target) => {
     usersPerSecond: summarize(e2e),
     runUsersPerSecond: summarize(runs.map((r) => r.summary.usersPerSecond)),
     ratio: maybeSummary(ratios),
+    ceiling: maybeSummary(runs.map((r) => budgetOf(r)?.ceilingRatioToPool)),
     engineCpuPer1000: summarize(runs.map((r) => (r.engine.cpuSeconds * 1000) / users)),
     maxRssMiB: Math.max(...runs.map((r) => r.summary.maxRssMiB)),
     vmHwmMiB: hwm === undefined ? undefined : Math.max(...hwm) / 1024,
@@ -326,6 +339,12 @@ const f2 = (n: number): string => n.toFixed(2);
 const f3 = (n: number): string => n.toFixed(3);
 const pct = (n: number): string => fmtPercent(n);
 const opt = (s: Summary | undefined, fmt: (n: number) => string): string => (s === undefined ? '?' : fmtSummary(s, fmt));
+const budgetNote = (b: CpuBudget | undefined): string => {
+  if (b === undefined) return '';
+  const u = b.perUser;
+  const part = (name: string, micros: number | undefined): string => (micros === undefined ? '' : `, ${name} ${Math.round(micros)}`);
+  return `\n    CPU µs a user: hashing ${Math.round(u.hashing)}${part('tenant', u.tenant)}${part('slapd', u.directory)}, the engine's own ${Math.round(u.engineOwn)}; these ${machine.cores} cores allowed at most ${fmtInt(b.ceilingUsersPerSecond)} users/s without the engine's own work, ${pct(b.ceilingRatioToPool)} of the pool`;
+};
 console.log(describeForHumans(machine, versionInfo));
 console.log(
   `phsync sync from slapd: ${fmtInt(users)} users (generated and loaded in ${loadSeconds.toFixed(1)} s), a full sync into an empty target; ` +
@@ -334,7 +353,7 @@ console.log(
 console.log('');
 console.log(
   renderTable(
-    ['target', 'kernel', 'wall s', 'users/s', 'run users/s', 'vs pool', 'engine CPU s/1k users', 'peak RSS MiB', 'slapd CPU s/1k', 'tenant CPU s/1k', 'other load (cores)'],
+    ['target', 'kernel', 'wall s', 'users/s', 'run users/s', 'vs pool', 'ceiling', 'engine CPU s/1k users', 'peak RSS MiB', 'slapd CPU s/1k', 'tenant CPU s/1k', 'other load (cores)'],
     figures.map((f) => [
       f.target,
       f.kernels,
@@ -342,6 +361,7 @@ console.log(
       fmtSummary(f.usersPerSecond),
       fmtSummary(f.runUsersPerSecond),
       opt(f.ratio, pct),
+      opt(f.ceiling, pct),
       fmtSummary(f.engineCpuPer1000, f3),
       `${f.maxRssMiB} / ${f.vmHwmMiB === undefined ? '?' : fmtInt(f.vmHwmMiB)}`,
       opt(f.slapdCpuPer1000, f3),
@@ -356,6 +376,7 @@ for (const [kernel, rates] of poolRates) {
 }
 console.log('wall s = engine process start to exit; users/s = users ÷ wall s; run users/s = the engine\'s own figure (its run, without process start and kernel selection)');
 console.log('vs pool = users/s ÷ the pool\'s median with the same kernel (goal ≥ 85%); peak RSS = the summary\'s maxRssMiB / VmHWM polled from /proc');
+console.log('ceiling = the most "vs pool" these cores allowed if the engine\'s own work (main thread, V8 helpers) cost nothing: cores ÷ (hashing + tenant + slapd CPU per user) ÷ the pool\'s rate');
 console.log('CPU s/1k = CPU seconds (user + system) per 1,000 users; other load = CPU the rest of the machine used during the sync (it is shared), in cores');
 for (const r of results) {
   console.log(
@@ -364,7 +385,8 @@ for (const r of results) {
       `${r.tenantCpuSeconds === undefined ? '' : `; tenant ${f1(r.tenantCpuSeconds)} s`}; machine busy ${r.machineBusyCores === undefined ? '?' : f2(r.machineBusyCores)} of ${machine.cores} cores` +
       (r.engine.threadCpuSeconds === undefined
         ? ''
-        : `\n    engine threads (CPU s): main ${f1(r.engine.threadCpuSeconds.main)}, worker threads ${f1(r.engine.threadCpuSeconds.workers)} (hash workers${r.target === 'sqlite' ? ' and the embedded tenant' : ''}), V8 helpers (GC, compilers) ${f1(r.engine.threadCpuSeconds.v8Helpers)}, other ${f1(r.engine.threadCpuSeconds.other)}`),
+        : `\n    engine threads (CPU s): main ${f1(r.engine.threadCpuSeconds.main)}, hash workers ${f1(r.engine.threadCpuSeconds.workers)}${r.target === 'sqlite' ? `, embedded tenant ${f1(r.engine.threadCpuSeconds.tenant)}` : ''}, V8 helpers (GC, compilers) ${f1(r.engine.threadCpuSeconds.v8Helpers)}, other ${f1(r.engine.threadCpuSeconds.other)}`) +
+      budgetNote(budgetOf(r)),
   );
 }
 
@@ -391,6 +413,7 @@ if (values.json !== undefined) {
       usersPerSecond: sj(f.usersPerSecond),
       runUsersPerSecond: sj(f.runUsersPerSecond),
       ratioToPool: sj(f.ratio, 3),
+      ceilingRatioToPool: sj(f.ceiling, 3),
       engineCpuSecondsPer1000Users: sj(f.engineCpuPer1000, 3),
       enginePeakRssMiB: f.maxRssMiB,
       engineVmHwmMiB: f.vmHwmMiB === undefined ? null : Math.round(f.vmHwmMiB),
@@ -412,7 +435,8 @@ if (values.json !== undefined) {
       engineThreadCpuSeconds:
         r.engine.threadCpuSeconds === undefined
           ? null
-          : { main: round3(r.engine.threadCpuSeconds.main), workerThreads: round3(r.engine.threadCpuSeconds.workers), v8Helpers: round3(r.engine.threadCpuSeconds.v8Helpers), other: round3(r.engine.threadCpuSeconds.other) },
+          : { main: round3(r.engine.threadCpuSeconds.main), hashWorkers: round3(r.engine.threadCpuSeconds.workers), tenantThread: round3(r.engine.threadCpuSeconds.tenant), v8Helpers: round3(r.engine.threadCpuSeconds.v8Helpers), other: round3(r.engine.threadCpuSeconds.other) },
+      cpuBudget: ((b) => (b === undefined ? null : { microsecondsPerUser: { hashing: round3(b.perUser.hashing), tenant: round3(b.perUser.tenant), slapd: round3(b.perUser.directory), engineOwn: round3(b.perUser.engineOwn) }, ceilingUsersPerSecond: Math.round(b.ceilingUsersPerSecond), ceilingRatioToPool: round3(b.ceilingRatioToPool) }))(budgetOf(r)),
       enginePeakRssMiB: r.summary.maxRssMiB,
       engineVmHwmMiB: r.engine.peakRssKiB === undefined ? null : Math.round(r.engine.peakRssKiB / 1024),
       slapdCpuSeconds: round3(r.slapdCpuSeconds),

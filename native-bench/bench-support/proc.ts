@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { TENANT_THREAD_NAME } from '../../src/target/sqlite-target.ts';
 
 export interface ProcStat {
   readonly pid: number;
@@ -149,13 +150,14 @@ export function killWithUs(pid: number, signal: 'TERM' | 'KILL' = 'TERM'): () =>
 
 /**
  * CPU seconds of a process's threads by kind, from /proc/PID/task/TID/stat: Node names its main
- * thread "MainThread", worker_threads "WorkerThread" (the engine's hash workers and its embedded
- * tenant, which /proc cannot tell apart), and V8's helpers (parallel and concurrent GC, compilers)
- * "V8Worker"; libuv's pool is "libuv-worker".
+ * thread "MainThread", worker_threads "WorkerThread" (the engine's hash workers) unless they are given
+ * a name (the embedded tenant's thread is TENANT_THREAD_NAME), and V8's helpers (parallel and
+ * concurrent GC, compilers) "V8Worker"; libuv's pool is "libuv-worker".
  */
 export interface ThreadCpu {
   readonly main: number;
   readonly workers: number;
+  readonly tenant: number;
   readonly v8Helpers: number;
   readonly other: number;
 }
@@ -164,6 +166,7 @@ export interface ThreadCpu {
 export function threadKind(comm: string): keyof ThreadCpu {
   if (comm === 'MainThread') return 'main';
   if (comm === 'WorkerThread') return 'workers';
+  if (comm === TENANT_THREAD_NAME) return 'tenant';
   if (comm === 'V8Worker') return 'v8Helpers';
   return 'other';
 }
@@ -190,7 +193,7 @@ export function readThreadTicks(pid: number): Map<number, { comm: string; ticks:
 
 /** Sums threads' last seen ticks by kind, in seconds. */
 export function threadCpu(threads: ReadonlyMap<number, { comm: string; ticks: number }>): ThreadCpu {
-  const sums = { main: 0, workers: 0, v8Helpers: 0, other: 0 };
+  const sums = { main: 0, workers: 0, tenant: 0, v8Helpers: 0, other: 0 };
   for (const { comm, ticks } of threads.values()) sums[threadKind(comm)] += ticks / clockTicks();
   return sums;
 }

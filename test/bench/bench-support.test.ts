@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { shaNiUse } from '../../native-bench/bench-support/hash-rates.ts';
 import { parseCpuFlags } from '../../native-bench/bench-support/machine.ts';
+import { cpuBudget } from '../../native-bench/bench-support/cpu-budget.ts';
 import { clockTicks, parseProcStat, parseProcStatCpu, parseStatusKiB, readThreadTicks, threadCpu, threadKind } from '../../native-bench/bench-support/proc.ts';
 import { compressionsPerPbkdf2, parseOpensslCpuinfo, parseOpensslSpeed, parseOpensslVersion } from '../../native-bench/bench-support/sha256-limit.ts';
 import { fmtSummary, median, range, renderTable, summarize } from '../../native-bench/bench-support/stats.ts';
@@ -104,13 +105,29 @@ describe('/proc parsers', () => {
   });
 
   it('threads by kind: this process\'s main thread is found, and ticks are summed by kind', () => {
-    assert.deepEqual(['MainThread', 'WorkerThread', 'V8Worker', 'libuv-worker', 'node'].map(threadKind), ['main', 'workers', 'v8Helpers', 'other', 'other']);
+    assert.deepEqual(['MainThread', 'WorkerThread', 'phsync-tenant', 'V8Worker', 'libuv-worker', 'node'].map(threadKind), ['main', 'workers', 'tenant', 'v8Helpers', 'other', 'other']);
     const threads = readThreadTicks(process.pid);
     assert.ok([...threads.values()].some((t) => t.comm === 'MainThread'), JSON.stringify([...threads.values()]));
-    const sums = threadCpu(new Map([[1, { comm: 'MainThread', ticks: 250 }], [2, { comm: 'WorkerThread', ticks: 100 }], [3, { comm: 'WorkerThread', ticks: 50 }], [4, { comm: 'V8Worker', ticks: 10 }]]));
+    const sums = threadCpu(new Map([[1, { comm: 'MainThread', ticks: 250 }], [2, { comm: 'WorkerThread', ticks: 100 }], [3, { comm: 'WorkerThread', ticks: 50 }], [4, { comm: 'V8Worker', ticks: 10 }], [5, { comm: 'phsync-tenant', ticks: 30 }]]));
     const hz = clockTicks();
-    assert.deepEqual(sums, { main: 250 / hz, workers: 150 / hz, v8Helpers: 10 / hz, other: 0 });
+    assert.deepEqual(sums, { main: 250 / hz, workers: 150 / hz, tenant: 30 / hz, v8Helpers: 10 / hz, other: 0 });
     assert.equal(readThreadTicks(2 ** 22 + 12345).size, 0, 'a process that does not exist has no threads');
+  });
+
+  it('the CPU budget: per-user figures, and the ratio to the pool that hashing, tenant and directory alone allow', () => {
+    // 1,000 users; 40 ms hashing, 30 ms tenant, 10 ms slapd, 50 ms the engine's own; 2 cores; pool 50,000/s.
+    const b = cpuBudget({ hashing: 0.04, tenant: 0.03, directory: 0.01, engineOwn: 0.05 }, 1000, 2, 50_000);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(b.perUser).map(([k, v]) => [k, Math.round(v!)])),
+      { hashing: 40, tenant: 30, directory: 10, engineOwn: 50 },
+    );
+    // 2 cores ÷ 80 µs a user = 25,000 users/s: half the pool's rate, whatever the engine does.
+    assert.equal(Math.round(b.ceilingUsersPerSecond), 25_000);
+    assert.equal(Math.round(b.ceilingRatioToPool * 1000) / 1000, 0.5);
+    const unmeasured = cpuBudget({ hashing: 0.04, tenant: undefined, directory: undefined, engineOwn: 0 }, 1000, 2, 50_000);
+    assert.equal(unmeasured.perUser.tenant, undefined);
+    assert.equal(Math.round(unmeasured.ceilingRatioToPool * 1000) / 1000, 1, 'hashing alone allows the pool\'s rate');
+    assert.throws(() => cpuBudget({ hashing: 1, tenant: 0, directory: 0, engineOwn: 0 }, 0, 2, 1), RangeError);
   });
 
   it('CPU flags from /proc/cpuinfo', () => {
