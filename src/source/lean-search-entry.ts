@@ -11,6 +11,11 @@ import type { BerReader, Client, Control, Entry } from 'ldapts';
  * sync that was half of what the engine's main thread allocates (~13 KB a user) and a fifth of its
  * CPU, with garbage collection on top. This entry keeps the message's bytes and the offsets of the
  * names and values, and decodes each value once, when the entry is turned into an object.
+ *
+ * That is when ldapts has the whole page, not as each message arrives: decoding on arrival read a
+ * slapd faster on its own (the server was still sending the page), but in a sync it cost the main
+ * thread ~10% more, the strings made earlier living through more collections while the page waited
+ * (A/B, 100,000 users, --dry-run).
  */
 export class LeanSearchEntry extends SearchEntry {
   #bytes: Buffer = EMPTY;
