@@ -190,15 +190,28 @@ describe('LeanSearchEntry against a real slapd: the same entries as ldapts reads
     await slapd?.[Symbol.asyncDispose]();
   });
 
-  async function searchAll(lean: boolean, attributes: string[], binary: string[]): Promise<Entry[]> {
+  /** Every entry of the directory; with `lean`, also how many LeanSearchEntry decoded. */
+  async function searchAll(lean: boolean, attributes: string[], binary: string[]): Promise<{ entries: Entry[]; decodedLean: number }> {
     await using client = new Client({ url: slapd.url, timeout: 10_000 });
     if (lean) assert.equal(decodeEntriesLean(client), true);
     await client.bind(slapd.rootDn, slapd.rootPassword);
+    // Counted, so that a hook that no longer sees search entries (ldapts changed how it calls it)
+    // fails here rather than passing with ldapts' decoder doing the work.
+    let decodedLean = 0;
+    const parse = LeanSearchEntry.prototype.parseMessage;
+    LeanSearchEntry.prototype.parseMessage = function (this: LeanSearchEntry, reader) {
+      decodedLean++;
+      parse.call(this, reader);
+    };
     const entries: Entry[] = [];
-    for await (const page of client.searchPaginated(slapd.baseDn, { scope: 'sub', filter: '(objectClass=*)', attributes, explicitBufferAttributes: binary, paged: { pageSize: 7 } })) {
-      entries.push(...page.searchEntries);
+    try {
+      for await (const page of client.searchPaginated(slapd.baseDn, { scope: 'sub', filter: '(objectClass=*)', attributes, explicitBufferAttributes: binary, paged: { pageSize: 7 } })) {
+        entries.push(...page.searchEntries);
+      }
+    } finally {
+      LeanSearchEntry.prototype.parseMessage = parse;
     }
-    return entries;
+    return { entries, decodedLean };
   }
 
   const cases: [what: string, attributes: string[], binary: string[]][] = [
@@ -207,9 +220,11 @@ describe('LeanSearchEntry against a real slapd: the same entries as ldapts reads
   ];
   for (const [what, attributes, binary] of cases) {
     it(what, async () => {
-      const stock = await searchAll(false, attributes, binary);
-      const lean = await searchAll(true, attributes, binary);
+      const { entries: stock, decodedLean: none } = await searchAll(false, attributes, binary);
+      const { entries: lean, decodedLean } = await searchAll(true, attributes, binary);
       assert.ok(stock.length > 40, `the directory read (${stock.length} entries)`);
+      assert.equal(none, 0, 'a client without the hook decodes as ldapts does');
+      assert.equal(decodedLean, lean.length, 'every entry was decoded by LeanSearchEntry');
       assert.deepEqual(lean, stock);
       if (attributes.includes('*')) {
         const bytes = lean.find((e) => e.dn === dn) ?? assert.fail('the entry with a photo was read');
