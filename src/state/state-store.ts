@@ -59,6 +59,9 @@ export interface BatchTiming {
 // Status rows are written in transactions of this many; one transaction per user would bound a run
 // by fsyncs instead of by hashing.
 const STATUS_FLUSH_SIZE = 2000;
+/** Rows of the acknowledgement log written by one INSERT. */
+const ACK_ROWS_PER_INSERT = 100;
+const ACK_COLUMNS = 8;
 /** The acknowledgement log is merged into `synced` when it holds this many users (see deferAcks). */
 const ACK_MERGE_ROWS = 1_000_000;
 
@@ -257,6 +260,16 @@ export class StateStore implements Disposable {
     const disableSynced = db.prepare('UPDATE synced SET disabled = 1, run_id = ?, synced_at = ? WHERE target = ? AND source = ? AND anchor = ?');
     const deleteBatch = db.prepare('DELETE FROM batches WHERE batch_id = ?');
     const appendAck = db.prepare('INSERT INTO acks (target, source, anchor, fingerprint, upn, force_change, run_id, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    // A batch's acknowledgements go in statements of ACK_ROWS_PER_INSERT rows: one statement a user
+    // was the main thread's largest single cost in acknowledging (each run() binds, steps and resets).
+    const appendAcks = db.prepare(`INSERT INTO acks (target, source, anchor, fingerprint, upn, force_change, run_id, synced_at) VALUES ${Array(ACK_ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+    const ackRows: unknown[] = [];
+    const flushAcks = (): void => {
+      let at = 0;
+      for (; at + ACK_ROWS_PER_INSERT * ACK_COLUMNS <= ackRows.length; at += ACK_ROWS_PER_INSERT * ACK_COLUMNS) appendAcks.run(ackRows.slice(at, at + ACK_ROWS_PER_INSERT * ACK_COLUMNS));
+      for (; at < ackRows.length; at += ACK_COLUMNS) appendAck.run(ackRows.slice(at, at + ACK_COLUMNS));
+      ackRows.length = 0;
+    };
     // `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON. Rows apply in key order (each
     // leaf written once) and, for one key, in arrival order: the last acknowledgement wins.
     const mergeAcks = db.prepare(`
@@ -296,6 +309,7 @@ export class StateStore implements Disposable {
       const counts: AckCounts = { applied: 0, stale: 0, invalid: 0 };
       const now = Date.now();
       const statuses: UserStatus[] = [];
+      ackRows.length = 0; // nothing left over from a call that threw (its transaction was rolled back)
       users.forEach(({ source, anchor, userPrincipalName: upn, fingerprint, forceChange: force, disableReason }, i) => {
         const forceChange = force ? 1 : 0;
         const result = results[i]!;
@@ -305,7 +319,7 @@ export class StateStore implements Disposable {
           statuses.push({ source, anchor, userPrincipalName: upn, status: 'skipped', reason: disableReason });
         } else if (result.status === 'applied') {
           if (this.#deferAcks) {
-            appendAck.run(target, source, anchor, fingerprint, upn, forceChange, runId, now);
+            ackRows.push(target, source, anchor, fingerprint, upn, forceChange, runId, now);
             this.#pendingAcks++;
             this.#appendedHere = true;
             // Its history event is written by the merge, all of them in one statement. A status row
@@ -324,6 +338,7 @@ export class StateStore implements Disposable {
           statuses.push({ source, anchor, userPrincipalName: upn, status: 'error', reason: 'TARGET_REJECTED', message: result.reason });
         }
       });
+      flushAcks();
       this.#writeStatuses(statuses, runId);
       deleteBatch.run(batchId);
       // In the same transaction: an acknowledged batch is always in the run's batch log (a kill
