@@ -16,11 +16,12 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startSlapd } from '../test/support/slapd.ts';
 import type { Slapd } from '../test/support/slapd.ts';
+import { phsyncEnv, positive } from './bench-support/args.ts';
 import { describeForHumans, describeMachine, versions } from './bench-support/machine.ts';
 import { runMeasured } from './bench-support/proc.ts';
 import type { MeasuredRun } from './bench-support/proc.ts';
@@ -41,16 +42,10 @@ const { values } = parseArgs({
     json: { type: 'string' },
   },
 });
-const positive = (name: string, raw: string): number => {
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-};
 if (values.a === undefined) throw new Error('--a REV is required: the version to compare against (a commit, a branch, HEAD~1…)');
 const users = positive('users', values.users);
 const rounds = positive('rounds', values.rounds);
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const binEnv = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` };
 const progress = (m: string): void => void process.stderr.write(`  ${m}\n`);
 
 interface Side {
@@ -96,7 +91,7 @@ async function syncOnce(side: Side, directory: Slapd): Promise<Run> {
   try {
     const args = ['sync', '--source', directory.url, '--base-dn', directory.baseDn, '--bind-dn', directory.syncDn, '--target', `sqlite:${join(dir, 'tenant.db')}`, '--state', join(dir, 'state.db'), '--no-progress', '--json'];
     if (values['dry-run']) args.push('--dry-run');
-    const measured = await runMeasured(join(side.dir, 'bin', 'phsync.js'), args, { env: { ...binEnv, PHSYNC_BIND_PASSWORD: directory.syncPassword } }).done;
+    const measured = await runMeasured(join(side.dir, 'bin', 'phsync.js'), args, { env: phsyncEnv({ PHSYNC_BIND_PASSWORD: directory.syncPassword }) }).done;
     if (measured.code !== 0) throw new Error(`${side.name} (${side.label}) exited with ${measured.code ?? measured.signal}: ${measured.stderr.trim().split('\n').slice(-3).join(' / ')}`);
     return { measured, summary: JSON.parse(measured.stdout) as Run['summary'] };
   } finally {

@@ -25,7 +25,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,6 +35,7 @@ import { isKernelName } from '../src/hash/kernels.ts';
 import { DEFAULT_ITERATIONS } from '../src/phs/credential.ts';
 import { startSlapd } from '../test/support/slapd.ts';
 import type { Slapd } from '../test/support/slapd.ts';
+import { phsyncEnv, positive } from './bench-support/args.ts';
 import { cpuBudget } from './bench-support/cpu-budget.ts';
 import type { CpuBudget } from './bench-support/cpu-budget.ts';
 import { poolRound } from './bench-support/hash-rates.ts';
@@ -61,11 +62,6 @@ const { values } = parseArgs({
     seed: { type: 'string', default: 'phsync-e2e-bench' },
   },
 });
-function positive(name: string, raw: string): number {
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-}
 const users = positive('users', values.users);
 const workers = positive('workers', values.workers);
 const rounds = positive('rounds', values.rounds);
@@ -79,7 +75,7 @@ const targets: readonly ('sqlite' | 'http')[] | undefined = values.target === 'b
 if (targets === undefined) throw new Error(`--target must be sqlite, http or both, got ${values.target}`);
 // Run as installed: the executable with its shebang (which sets V8 flags), this Node first on the PATH.
 const bin = fileURLToPath(new URL('../bin/phsync.js', import.meta.url));
-const binEnv = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` };
+const binEnv = phsyncEnv();
 const progress = (m: string): void => void process.stderr.write(`  ${m}\n`);
 
 // ---- Cleanup: whatever happens, stop what we started and remove what we made. ----

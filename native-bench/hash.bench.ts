@@ -30,6 +30,7 @@ import type { KernelName } from '../src/hash/hash-kernel.ts';
 import { KERNEL_NAMES } from '../src/hash/kernels.ts';
 import { DEFAULT_ITERATIONS } from '../src/phs/credential.ts';
 import { DEFAULT_BATCH_SIZE } from '../src/pipeline/hash-batch.ts';
+import { positive } from './bench-support/args.ts';
 import { NO_SHA_NI_IA32CAP, alternateRounds, kernelRate, openPool, prepareKernel, shaNiUse } from './bench-support/hash-rates.ts';
 import type { Contender, KernelRate, OpenPool, PoolConfig, PreparedKernel } from './bench-support/hash-rates.ts';
 import { describeForHumans, describeMachine, versions } from './bench-support/machine.ts';
@@ -54,11 +55,6 @@ const { values } = parseArgs({
     'skip-no-sha-ni': { type: 'boolean', default: false },
   },
 });
-function positive(name: string, raw: string, integer = true): number {
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isSafeInteger(n))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${raw}`);
-  return n;
-}
 const users = positive('users', values.users);
 const rounds = positive('rounds', values.rounds);
 const iterations = positive('iterations', values.iterations);

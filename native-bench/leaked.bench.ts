@@ -28,6 +28,7 @@ import { importHibp } from '../src/leaked/hibp-import.ts';
 import type { ImportSummary } from '../src/leaked/hibp-import.ts';
 import { LeakedStore } from '../src/leaked/leaked-store.ts';
 import type { LeakedStoreMode } from '../src/leaked/leaked-store.ts';
+import { positive } from './bench-support/args.ts';
 import { describeForHumans, describeMachine, versions } from './bench-support/machine.ts';
 import { fmtInt, fmtSummary, renderTable, summarize } from './bench-support/stats.ts';
 import type { Summary } from './bench-support/stats.ts';
@@ -42,11 +43,6 @@ const { values } = parseArgs({
     json: { type: 'string' },
   },
 });
-function positive(name: string, raw: string): number {
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-}
 const hashes = positive('hashes', values.hashes);
 const runs = positive('runs', values.runs);
 const lookups = positive('lookups', values.lookups);

@@ -21,6 +21,7 @@ import { createNodeKernel } from '../src/hash/node-kernel.ts';
 import { createWasmKernel } from '../src/hash/wasm-kernel.ts';
 import { createWasmSimdKernel } from '../src/hash/wasm-simd-kernel.ts';
 import { HASH_BYTES, PBKDF2_INPUT_BYTES, SALT_BYTES } from '../src/phs/credential.ts';
+import { positive } from './bench-support/args.ts';
 
 // CPUID leaf 7 EBX bit 29 (SHA) cleared in OpenSSL's view of the CPU.
 const MASK_SHA_NI = ':~0x20000000';
@@ -33,11 +34,6 @@ const { values } = parseArgs({
     child: { type: 'boolean', default: false },
   },
 });
-const positive = (name: string, raw: string): number => {
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-};
 const users = positive('users', values.users);
 const rounds = positive('rounds', values.rounds);
 const iterations = positive('iterations', values.iterations);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { shaNiUse } from '../../native-bench/bench-support/hash-rates.ts';
 import { parseCpuFlags } from '../../native-bench/bench-support/machine.ts';
+import { phsyncEnv, positive } from '../../native-bench/bench-support/args.ts';
 import { cpuBudget } from '../../native-bench/bench-support/cpu-budget.ts';
 import { clockTicks, parseProcStat, parseProcStatCpu, parseStatusKiB, readThreadTicks, threadCpu, threadKind } from '../../native-bench/bench-support/proc.ts';
 import { compressionsPerPbkdf2, parseOpensslCpuinfo, parseOpensslSpeed, parseOpensslVersion } from '../../native-bench/bench-support/sha256-limit.ts';
@@ -128,6 +130,16 @@ describe('/proc parsers', () => {
     assert.equal(unmeasured.perUser.tenant, undefined);
     assert.equal(Math.round(unmeasured.ceilingRatioToPool * 1000) / 1000, 1, 'hashing alone allows the pool\'s rate');
     assert.throws(() => cpuBudget({ hashing: 1, tenant: 0, directory: 0, engineOwn: 0 }, 0, 2, 1), RangeError);
+  });
+
+  it('options: positive numbers, and the environment that runs phsync with this Node first on the PATH', () => {
+    assert.equal(positive('users', '1000'), 1000);
+    assert.equal(positive('seconds', '0.5', false), 0.5);
+    for (const bad of ['0', '-3', '1.5', 'x', '']) assert.throws(() => positive('users', bad), /--users must be a positive integer/);
+    assert.throws(() => positive('seconds', '0', false), /--seconds must be a positive number/);
+    const env = phsyncEnv({ EXTRA: 'yes' });
+    assert.ok(env['PATH']!.startsWith(dirname(process.execPath)), env['PATH']);
+    assert.equal(env['EXTRA'], 'yes');
   });
 
   it('CPU flags from /proc/cpuinfo', () => {
