@@ -1,5 +1,6 @@
 import { FatalError, UserDataError } from '../errors.ts';
 import { NT_HASH_BYTES } from '../phs/credential.ts';
+import { parseHexNtHash } from '../phs/hex-nt-hash.ts';
 import type { AttributeMapping, DisabledMapping, NtHashMapping, PasswordLastSetMapping, UserSelection } from './attribute-mapping.ts';
 import { textValue } from './directory-entry.ts';
 import type { AttributeValue, DirectoryEntry } from './directory-entry.ts';
@@ -14,7 +15,6 @@ export interface HashLookup {
   lookup(name: string): Uint8Array | undefined;
 }
 
-const HEX_NT_HASH = /^[0-9a-fA-F]{32}$/;
 const SAMBA_FLAGS = /^\[([A-Z ]{1,16})\]$/;
 const DECIMAL = /^-?[0-9]{1,20}$/;
 // RFC 4517 GeneralizedTime: YYYYMMDDHH[MM[SS]][(.|,)fraction](Z|+HHMM|-HHMM).
@@ -91,8 +91,9 @@ function ntHashOf(entry: DirectoryEntry, ntHash: NtHashMapping, hashes: HashLook
     return Uint8Array.from(bytes);
   }
   const text = textValue(value);
-  if (!HEX_NT_HASH.test(text)) throw new UserDataError('INVALID_NT_HASH', `${ntHash.attribute} is not 32 hex digits (${text.length} characters)`);
-  return Uint8Array.from(Buffer.from(text, 'hex'));
+  const bytes = parseHexNtHash(text);
+  if (bytes === undefined) throw new UserDataError('INVALID_NT_HASH', `${ntHash.attribute} is not 32 hex digits (${text.length} characters)`);
+  return bytes;
 }
 
 function isDisabled(entry: DirectoryEntry, disabled: DisabledMapping | undefined): boolean {
