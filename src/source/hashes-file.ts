@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { inputFileError } from '../util/file-errors.ts';
 import { NT_HASH_BYTES } from '../phs/credential.ts';
+import { parseHexNtHash } from '../phs/hex-nt-hash.ts';
 import type { HashLookup } from './map-entry.ts';
 
 /**
@@ -40,6 +41,7 @@ export interface HashesFileError {
 export const MAX_KEPT_ERRORS = 1000;
 /** No account line comes near this; longer lines are errors, and are not buffered whole. */
 const MAX_LINE_BYTES = 64 * 1024;
+// Only to keep a name that looks like a hash (a line with its fields swapped) out of messages.
 const HEX32 = /^[0-9a-fA-F]{32}$/;
 const RID = /^[0-9]{1,10}$/;
 const LF = 0x0a;
@@ -66,7 +68,8 @@ class HashStore {
     return slot === undefined ? undefined : this.#lines[slot];
   }
 
-  add(key: string, hexHash: string, line: number): void {
+  /** Keeps a copy of `ntHash` and zeroes the caller's. */
+  add(key: string, ntHash: Uint8Array, line: number): void {
     const slot = this.#slots.size;
     if ((slot + 1) * NT_HASH_BYTES > this.#slab.length) {
       const grown = Buffer.alloc(this.#slab.length * 2);
@@ -74,7 +77,8 @@ class HashStore {
       this.#slab.fill(0);
       this.#slab = grown;
     }
-    this.#slab.write(hexHash, slot * NT_HASH_BYTES, NT_HASH_BYTES, 'hex');
+    this.#slab.set(ntHash, slot * NT_HASH_BYTES);
+    ntHash.fill(0);
     this.#slots.set(key, slot);
     this.#lines.push(line);
   }
@@ -97,7 +101,7 @@ function shown(name: string): string {
   return HEX32.test(name) ? '(a name that looks like a hash, not shown)' : JSON.stringify(name);
 }
 
-type Parsed = { readonly name: string; readonly ntHash: string } | { readonly error: string };
+type Parsed = { readonly name: string; readonly ntHash: Uint8Array } | { readonly error: string };
 
 function parseLine(line: string): Parsed {
   const fields = line.split(':');
@@ -116,8 +120,9 @@ function parseLine(line: string): Parsed {
   // sAMAccountName cannot hold a backslash: what is before the last one is the domain.
   const name = account.slice(account.lastIndexOf('\\') + 1).trim();
   if (name === '') return { error: 'no user name' };
-  if (!HEX32.test(ntHash)) return { error: `the NT hash of ${shown(name)} is not 32 hex digits (${ntHash.length} characters)` };
-  return { name, ntHash };
+  const bytes = parseHexNtHash(ntHash);
+  if (bytes === undefined) return { error: `the NT hash of ${shown(name)} is not 32 hex digits (${ntHash.length} characters)` };
+  return { name, ntHash: bytes };
 }
 
 /** Splits a byte stream into lines (LF or CRLF), holding at most MAX_LINE_BYTES of one line. */
@@ -193,6 +198,7 @@ export async function readHashesFile(path: string, options: { readonly signal?: 
     const key = parsed.name.toLowerCase();
     const earlier = store.lineOf(key);
     if (earlier !== undefined) {
+      parsed.ntHash.fill(0);
       fail(lineNumber, `${shown(parsed.name)} is already given on line ${earlier}; this line is ignored`);
       continue;
     }
