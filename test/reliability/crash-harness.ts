@@ -269,7 +269,8 @@ export async function runCrashCampaign(options: CrashCampaignOptions): Promise<C
         tenantAfter,
         tenantRestarted: tenantKilled,
         tenantKilledUnderEngine,
-        ...(outcome === 'failed' ? { error: `exit ${end.signal ?? end.code}: ${end.stderr.trim().split('\n').slice(-3).join(' | ')}` } : {}),
+        // 20 lines: a V8 abort's message is ~10 lines above its native stack (3 showed only the stack).
+        ...(outcome === 'failed' ? { error: `exit ${end.signal ?? end.code}: ${end.stderr.trim().split('\n').slice(-20).join(' | ')}` } : {}),
       };
       rounds.push(record);
       log(

@@ -162,4 +162,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) await main();
+// Not `await main()`: a top-level await makes this module, and every module that imports it (the
+// wasm-simd kernel, so the hash worker), an async module, and V8 aborts the whole process when a
+// worker thread is terminated while such a module graph is still evaluating (a pool closed right
+// after it started: a sync with nothing to hash). main() catches its own errors and sets the exit code.
+if (import.meta.main) void main();
