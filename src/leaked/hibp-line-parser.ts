@@ -1,3 +1,5 @@
+import { HEX_DIGIT_VALUES } from '../util/hex-digits.ts';
+
 /**
  * Parses Have I Been Pwned "Pwned Passwords" NTLM lines, `HASH:COUNT`, straight from read buffers:
  * no string per line (the real list has ~850 million). A full file has 32-hex-digit hashes; a range
@@ -27,12 +29,7 @@ const COLON = 58;
 const COUNT_CAP = 65_535;
 
 /** Hex digit value by byte, -1 for anything else. */
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 10; i++) HEX[48 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX[65 + i] = 10 + i;
-  HEX[97 + i] = 10 + i;
-}
+const HEX = HEX_DIGIT_VALUES;
 
 export interface ParserPosition {
   /** The number of the next line (1-based). */

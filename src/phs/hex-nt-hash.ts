@@ -1,12 +1,5 @@
+import { HEX_DIGIT_VALUES } from '../util/hex-digits.ts';
 import { NT_HASH_BYTES } from './credential.ts';
-
-/** Each ASCII code's value as a hex digit, -1 for any other character. */
-const DIGIT_VALUES = Int8Array.from({ length: 128 }, (_, code) => {
-  if (code >= 0x30 && code <= 0x39) return code - 0x30;
-  if (code >= 0x41 && code <= 0x46) return code - 0x41 + 10;
-  if (code >= 0x61 && code <= 0x66) return code - 0x61 + 10;
-  return -1;
-});
 
 /**
  * An NT hash written as 32 hex digits (either case; nothing else, no spaces), as its 16 bytes in an
@@ -22,7 +15,7 @@ export function parseHexNtHash(text: string): Uint8Array | undefined {
   for (let i = 0; i < NT_HASH_BYTES; i++) {
     const high = text.charCodeAt(2 * i);
     const low = text.charCodeAt(2 * i + 1);
-    const value = ((high < 0x80 ? DIGIT_VALUES[high]! : -1) << 4) | (low < 0x80 ? DIGIT_VALUES[low]! : -1);
+    const value = ((high < 0x100 ? HEX_DIGIT_VALUES[high]! : -1) << 4) | (low < 0x100 ? HEX_DIGIT_VALUES[low]! : -1);
     if (value < 0) {
       bytes.fill(0);
       return undefined;
